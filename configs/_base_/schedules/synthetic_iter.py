@@ -1,0 +1,35 @@
+# A short iteration-based schedule for training from scratch on the
+# synthetic data (no pretrained weights can be downloaded here).  Prefixed
+# names, for the same reason as in _base_/datasets/synthetic_dota.py.
+synthetic_max_iters = 600
+synthetic_train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=synthetic_max_iters,
+    val_interval=synthetic_max_iters)
+synthetic_param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=synthetic_max_iters,
+        milestones=[int(synthetic_max_iters * 0.75),
+                    int(synthetic_max_iters * 0.9)],
+        gamma=0.1)
+]
+synthetic_optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
+    clip_grad=dict(max_norm=35, norm_type=2))
+synthetic_default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=synthetic_max_iters,
+        by_epoch=False,
+        max_keep_ckpts=2),
+    visualization=dict(type='mmdet.DetVisualizationHook'))
+synthetic_log_processor = dict(
+    type='LogProcessor', window_size=20, by_epoch=False)

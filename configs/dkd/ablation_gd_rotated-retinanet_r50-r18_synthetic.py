@@ -1,0 +1,11 @@
+# Ablation: GD only (no ISD, the student keeps its upstream L1 box loss).
+_base_ = ['./dkd_rotated-retinanet_r50-r18_synthetic.py']
+
+model = dict(
+    student=dict(
+        bbox_head=dict(
+            reg_decoded_bbox=False,
+            loss_bbox=dict(
+                _delete_=True, type='mmdet.L1Loss', loss_weight=1.0))),
+    distill_losses=dict(_delete_=True,
+                        loss_gd=dict(type='DynamicGlobalDistillLoss')))

@@ -1,0 +1,15 @@
+# FitNet-style FPN imitation: the ResNet-50 teacher teaches the ResNet-18
+# student on the synthetic data.  The student is whatever
+# configs/students/... defines (swap it by inheriting this file and
+# overriding `model.student`).
+_base_ = ['../students/rotated-retinanet_r18_fpn_synthetic.py']
+
+teacher_ckpt = 'work_dirs/demo/teacher/teacher.pth'
+
+model = dict(
+    _delete_=True,
+    type='DKDDistiller',
+    student={{_base_.model}},
+    teacher='{{fileDirname}}/../teachers/rotated-retinanet_r50_fpn_synthetic.py',
+    teacher_ckpt=teacher_ckpt,
+    distill_losses=dict(loss_fitnet=dict(type='FitNetLoss', loss_weight=1.0)))

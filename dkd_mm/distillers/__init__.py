@@ -1,0 +1,3 @@
+from .dkd_distiller import DKDDistiller
+
+__all__ = ['DKDDistiller']

@@ -1,0 +1,105 @@
+"""Building the teacher and student of a distiller from configs."""
+import copy
+import os.path as osp
+from typing import Optional, Tuple, Union
+
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
+from mmengine.utils import get_installed_path
+from torch import nn
+
+from dkd_mm.registry import MODELS
+from dkd_mm.utils.checkpoint import load_checkpoint_safely
+
+ModelSpec = Union[str, dict, ConfigDict]
+
+
+def load_config(path: str) -> Config:
+    """Load a config file, also from ``mmrotate::``/``mmdet::`` paths.
+
+    Args:
+        path (str): A file path, or ``<package>::<path under configs/>``.
+
+    Returns:
+        Config: The parsed config.
+    """
+    if '::' in path:
+        package, rel_path = path.split('::', 1)
+        try:
+            root = get_installed_path(package)
+        except Exception as exc:  # mmengine raises several types here
+            raise FileNotFoundError(
+                f'config {path!r}: package {package!r} is not installed'
+            ) from exc
+        file = osp.join(root, '.mim', 'configs', rel_path)
+    else:
+        file = path
+    if not osp.isfile(file):
+        raise FileNotFoundError(f'config file not found: {path!r}')
+    return Config.fromfile(file)
+
+
+def model_config(spec: ModelSpec,
+                 role: str) -> Tuple[ConfigDict, Optional[str]]:
+    """The model config of ``spec`` and the default scope to build it in.
+
+    Args:
+        spec (str | dict): A model config, or a config file whose ``model``
+            is used (built under that file's ``default_scope``).
+        role (str): 'teacher' or 'student', for error messages.
+
+    Returns:
+        tuple[ConfigDict, str | None]: The model config and its scope.
+    """
+    if isinstance(spec, str):
+        cfg = load_config(spec)
+        if 'model' not in cfg:
+            raise KeyError(f'{role} config {spec!r} has no `model`')
+        return copy.deepcopy(cfg.model), cfg.get('default_scope')
+    if not isinstance(spec, (dict, ConfigDict)) or 'type' not in spec:
+        raise TypeError(f'`{role}` must be a config file path or a model '
+                        f'config dict with a `type`, got {spec!r}')
+    # A ConfigDict, since heads read e.g. ``test_cfg.min_bbox_size``.
+    return ConfigDict(copy.deepcopy(spec)), None
+
+
+def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
+    """Build a detector, in ``scope`` when given, else in the current one."""
+    if scope is None:
+        return MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg)
+
+
+def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> None:
+    """Load a teacher checkpoint strictly, as untrusted input.
+
+    Accepts a detector checkpoint (``state_dict`` keys of the detector) and a
+    distiller checkpoint whose ``student.`` weights are the detector's.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        UnsafeCheckpointError: If unpickling it would run code.
+        ValueError: If its weights do not match the teacher config.
+    """
+    ckpt = load_checkpoint_safely(ckpt_path)
+    state_dict = ckpt.get('state_dict', ckpt)
+    if any(k.startswith('student.') for k in state_dict):
+        state_dict = {
+            k[len('student.'):]: v
+            for k, v in state_dict.items() if k.startswith('student.')
+        }
+    state_dict = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state_dict.items()
+    }
+    try:
+        result = teacher.load_state_dict(state_dict, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise ValueError(f'teacher_ckpt {ckpt_path!r} does not match the '
+                         f'teacher config: {exc}') from None
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(
+            f'teacher_ckpt {ckpt_path!r} does not match the teacher config: '
+            f'missing keys {result.missing_keys[:8]}, unexpected keys '
+            f'{result.unexpected_keys[:8]}')

@@ -1,0 +1,209 @@
+"""DKDDistiller: a frozen teacher detector teaches a student detector.
+
+The training step (``loss``) is assembled here and only here:
+
+1. the teacher's neck features, under ``no_grad`` and in eval mode;
+2. the student's own upstream ``loss(...)``, once; its neck output is caught
+   by a forward hook during that call, so its backbone runs once per step;
+3. 1x1 adapters map student neck channels to the teacher's;
+4. each distillation loss receives, by argument name, what it asks for
+   (see :mod:`dkd_mm.distillers.context`) and returns ``loss_*`` entries;
+5. student losses + distillation losses, one dict.
+
+``predict`` and ``_forward`` are the student's, so mmdet's and mmrotate's
+evaluators work unchanged.  Checkpoints hold the student and the adapters,
+not the teacher, which is reloaded from ``teacher_ckpt`` when built.
+"""
+import logging
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from dkd_mm.registry import MODELS
+from .builder import (ModelSpec, build_model, load_teacher_weights,
+                      model_config)
+from .checks import check_pair, loss_arguments, neck_levels
+from .context import (CONTEXT_FIELDS, DistillContext, box_tensor,
+                      current_train_status, predict_from_feats)
+from .recorder import OutputRecorder
+
+
+@MODELS.register_module()
+class DKDDistiller(BaseModel):
+    """Distil a frozen teacher detector into a student detector.
+
+    Args:
+        student (str | dict): The student detector: a model config, or a
+            config file whose ``model`` is used.
+        teacher (str | dict): The teacher detector, likewise; file paths may
+            be ``mmrotate::``/``mmdet::`` package paths.
+        teacher_ckpt (str, optional): The teacher's weights, loaded when the
+            distiller is built with ``weights_only=True``.  None keeps a
+            randomly initialised teacher (tests, debugging) and warns.
+        distill_losses (dict): Loss name (must contain ``'loss'``) -> loss
+            config.  Each loss receives the step's values named by its
+            ``forward`` arguments.  Defaults to no distillation loss.
+        student_feat_module (str): The student module whose output are the
+            multi-scale features. Defaults to 'neck'.
+        init_cfg (dict, optional): Passed to ``BaseModel``.
+    """
+
+    def __init__(self,
+                 student: ModelSpec,
+                 teacher: ModelSpec,
+                 teacher_ckpt: Optional[str] = None,
+                 distill_losses: Optional[Dict[str, dict]] = None,
+                 student_feat_module: str = 'neck',
+                 init_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        student_cfg, student_scope = model_config(student, 'student')
+        teacher_cfg, teacher_scope = model_config(teacher, 'teacher')
+        check_pair(student_cfg, teacher_cfg)
+        if data_preprocessor is not None:
+            student_cfg['data_preprocessor'] = data_preprocessor
+
+        self.student = build_model(student_cfg, student_scope)
+        self.data_preprocessor = self.student.data_preprocessor
+        self.teacher = build_model(teacher_cfg, teacher_scope)
+        self.teacher_ckpt = teacher_ckpt
+        if teacher_ckpt is None:
+            print_log('DKDDistiller: teacher_ckpt is None, the teacher keeps '
+                      'random weights', 'current', logging.WARNING)
+        else:
+            load_teacher_weights(self.teacher, teacher_ckpt)
+        self._freeze_teacher()
+
+        channels_s, num_levels = neck_levels(student_cfg, 'student')
+        channels_t, _ = neck_levels(teacher_cfg, 'teacher')
+        self.adapters = nn.ModuleList(
+            nn.Conv2d(channels_s, channels_t, kernel_size=1)
+            if channels_s != channels_t else nn.Identity()
+            for _ in range(num_levels))
+
+        self.distill_losses = nn.ModuleDict()
+        self._loss_args: Dict[str, List[str]] = {}
+        for name, cfg in (distill_losses or {}).items():
+            try:
+                loss = MODELS.build(cfg)
+            except TypeError as exc:  # unknown or missing loss argument
+                raise TypeError(f'distill_losses.{name}: {exc}') from exc
+            self._loss_args[name] = loss_arguments(name, loss, CONTEXT_FIELDS)
+            self.distill_losses[name] = loss
+        self._recorder = OutputRecorder(self.student, [student_feat_module])
+        self._feat_module = student_feat_module
+        # Scales every distillation loss; DKDTeacherHook sets it for warm-up
+        # and stop.  0 skips the teacher and the losses entirely.
+        self.distill_scale = 1.0
+        self._register_state_dict_hook(_drop_teacher_from_state_dict)
+
+    def _freeze_teacher(self) -> None:
+        self.teacher.eval()
+        for param in self.teacher.parameters():
+            param.requires_grad = False
+        # init_weights of the runner must not overwrite the loaded weights.
+        self.teacher._is_init = True
+
+    def train(self, mode: bool = True) -> 'DKDDistiller':
+        """Set the student's mode; the teacher always stays in eval."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        # Run checkpoints do not hold the teacher: keep the loaded one.
+        teacher_prefix = prefix + 'teacher.'
+        if not any(k.startswith(teacher_prefix) for k in state_dict):
+            for key, value in self.teacher.state_dict().items():
+                state_dict[teacher_prefix + key] = value
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor') -> Union[dict, list, tuple]:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           'predict and tensor mode')
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: list) -> Dict[str, Tensor]:
+        """Student detection losses plus ``loss_*`` distillation terms."""
+        distill = self.distill_scale > 0 and len(self.distill_losses) > 0
+        if distill:
+            with torch.no_grad():
+                teacher_feats = self.teacher.extract_feat(batch_inputs)
+        with self._recorder:
+            losses = self.student.loss(batch_inputs, batch_data_samples)
+        if not distill:
+            return losses
+
+        raw_feats = self._recorder.outputs[self._feat_module]
+        if isinstance(raw_feats, Tensor):
+            raw_feats = (raw_feats, )
+        context = self._context(batch_inputs, batch_data_samples,
+                                tuple(raw_feats), tuple(teacher_feats))
+        for name, loss_module in self.distill_losses.items():
+            kwargs = {arg: context[arg] for arg in self._loss_args[name]}
+            values = loss_module(**kwargs)
+            if isinstance(values, Tensor):
+                values = {'': values}
+            for key, value in values.items():
+                full_name = f'{name}_{key}' if key else name
+                if full_name in losses:
+                    raise KeyError(f'distillation loss {full_name!r} clashes '
+                                   'with a student loss of that name')
+                losses[full_name] = value * self.distill_scale
+        return losses
+
+    def _context(self, batch_inputs: Tensor, batch_data_samples: list,
+                 raw_feats: tuple, teacher_feats: tuple) -> DistillContext:
+        student_feats = tuple(
+            adapter(feat) for adapter, feat in zip(self.adapters, raw_feats))
+        gt_instances = [s.gt_instances for s in batch_data_samples]
+        values = dict(
+            student_feats=student_feats,
+            student_raw_feats=raw_feats,
+            teacher_feats=teacher_feats,
+            gt_bboxes=[box_tensor(g.bboxes) for g in gt_instances],
+            gt_labels=[g.labels for g in gt_instances],
+            batch_data_samples=batch_data_samples,
+            batch_img_metas=[s.metainfo for s in batch_data_samples],
+            batch_input_shape=tuple(batch_inputs.shape[-2:]),
+            teacher=self.teacher,
+            student=self.student)
+        lazy = dict(
+            teacher_preds=lambda: predict_from_feats(
+                self.teacher, teacher_feats, batch_data_samples),
+            student_preds=lambda: predict_from_feats(
+                self.student, raw_feats, batch_data_samples),
+            train_status=current_train_status)
+        return DistillContext(values, lazy)
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: list) -> list:
+        """The student's predictions, as its upstream ``predict`` gives."""
+        return self.student.predict(batch_inputs, batch_data_samples)
+
+    def _forward(self,
+                 batch_inputs: Tensor,
+                 batch_data_samples: Optional[list] = None) -> tuple:
+        return self.student._forward(batch_inputs, batch_data_samples)
+
+    def extract_feat(self, batch_inputs: Tensor) -> tuple:
+        return self.student.extract_feat(batch_inputs)
+
+
+def _drop_teacher_from_state_dict(module: nn.Module, state_dict: dict,
+                                  prefix: str, local_metadata: dict) -> dict:
+    for key in [k for k in state_dict if k.startswith(prefix + 'teacher.')]:
+        del state_dict[key]
+    return state_dict

@@ -1,0 +1,3 @@
+from .ddp import DKDDistributedDataParallel
+
+__all__ = ['DKDDistributedDataParallel']

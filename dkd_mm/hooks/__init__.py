@@ -1,0 +1,3 @@
+from .teacher_hook import DKDTeacherHook
+
+__all__ = ['DKDTeacherHook']

@@ -1,0 +1,161 @@
+"""DKDTeacherHook: the teacher's checks, the training status, warm-up, stop."""
+import hashlib
+import logging
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from dkd_mm.registry import HOOKS
+from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
+
+
+def iter_status(cur_iter: int, max_iters: int, gamma: float) -> float:
+    """psi = (iter / max_iters) ** gamma, in [0, 1]."""
+    return min(1.0, max(0.0, cur_iter / max(max_iters, 1)))**gamma
+
+
+def loss_status(ema: float, first: float) -> float:
+    """psi = clip(1 - EMA(loss) / first EMA value, 0, 1)."""
+    if first <= 0:
+        return 0.0
+    return min(1.0, max(0.0, 1.0 - ema / first))
+
+
+def warmup_scale(cur_iter: int, warmup_iters: int) -> float:
+    """Linear warm-up of the distillation weights: (iter + 1) / warmup."""
+    if warmup_iters <= 0:
+        return 1.0
+    return min(1.0, (cur_iter + 1) / warmup_iters)
+
+
+def file_checksum(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+@HOOKS.register_module()
+class DKDTeacherHook(Hook):
+    """Drive a :class:`DKDDistiller` through training.
+
+    * before training: check that the teacher is loaded and frozen, log its
+      checkpoint path and sha256 prefix; optionally evaluate the teacher once
+      on the val set and log its metrics;
+    * each iteration: publish the training status psi under
+      ``'dkd/train_status'`` in the message hub (read by TSA and ISD), and
+      set the distillation scale: linear warm-up over ``warmup_iters``, 0
+      after ``stop_distill_iter`` / ``stop_distill_epoch``.
+
+    Args:
+        status_mode (str): 'iter': psi = (iter / max_iters) ** gamma;
+            'loss': psi = clip(1 - EMA(loss) / its first value, 0, 1) of the
+            student's ``status_loss_key``. Defaults to 'iter'.
+        status_gamma (float): gamma of the 'iter' mode. Defaults to 1.0.
+        status_loss_key (str): The regression loss of the 'loss' mode.
+            Defaults to 'loss_bbox'.
+        ema_momentum (float): EMA momentum of the 'loss' mode.
+            Defaults to 0.9.
+        warmup_iters (int): Linear warm-up of all distillation weights.
+            Defaults to 0 (none).
+        stop_distill_iter (int, optional): Iteration from which distillation
+            is off. Defaults to None.
+        stop_distill_epoch (int, optional): Epoch from which distillation is
+            off. Defaults to None.
+        eval_teacher (bool): Evaluate the teacher on the val set before
+            training. Defaults to False.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 status_mode: str = 'iter',
+                 status_gamma: float = 1.0,
+                 status_loss_key: str = 'loss_bbox',
+                 ema_momentum: float = 0.9,
+                 warmup_iters: int = 0,
+                 stop_distill_iter: Optional[int] = None,
+                 stop_distill_epoch: Optional[int] = None,
+                 eval_teacher: bool = False) -> None:
+        if status_mode not in ('iter', 'loss'):
+            raise ValueError(f"status_mode must be 'iter' or 'loss', got "
+                             f'{status_mode!r}')
+        self.status_mode = status_mode
+        self.status_gamma = status_gamma
+        self.status_loss_key = status_loss_key
+        self.ema_momentum = ema_momentum
+        self.warmup_iters = warmup_iters
+        self.stop_distill_iter = stop_distill_iter
+        self.stop_distill_epoch = stop_distill_epoch
+        self.eval_teacher = eval_teacher
+        self._ema: Optional[float] = None
+        self._first: Optional[float] = None
+
+    @staticmethod
+    def _distiller(runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not hasattr(model, 'teacher') or not hasattr(
+                model, 'distill_scale'):
+            raise TypeError('DKDTeacherHook needs a DKDDistiller model, got '
+                            f'{type(model).__name__}')
+        return model
+
+    def before_train(self, runner) -> None:
+        model = self._distiller(runner)
+        trainable = [
+            n for n, p in model.teacher.named_parameters() if p.requires_grad
+        ]
+        if trainable or model.teacher.training:
+            raise RuntimeError('the teacher is not frozen: trainable '
+                               f'{trainable[:4]}, training='
+                               f'{model.teacher.training}')
+        if model.teacher_ckpt is None:
+            print_log('DKDTeacherHook: the teacher has random weights '
+                      '(teacher_ckpt=None)', 'current', logging.WARNING)
+        else:
+            print_log(f'DKDTeacherHook: teacher {model.teacher_ckpt} (sha256 '
+                      f'{file_checksum(model.teacher_ckpt)}), frozen', 'current')
+        if self.eval_teacher:
+            from .teacher_eval import evaluate_teacher
+            metrics = evaluate_teacher(runner, model)
+            print_log(f'DKDTeacherHook: teacher metrics {metrics}', 'current')
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        model = self._distiller(runner)
+        if self.status_mode == 'iter':
+            psi = iter_status(runner.iter, runner.max_iters,
+                              self.status_gamma)
+        else:
+            psi = loss_status(self._ema, self._first) if self._ema else 0.0
+        runner.message_hub.update_info(TRAIN_STATUS_KEY, psi)
+
+        stopped = (self.stop_distill_iter is not None
+                   and runner.iter >= self.stop_distill_iter) or (
+                       self.stop_distill_epoch is not None
+                       and runner.epoch >= self.stop_distill_epoch)
+        scale = 0.0 if stopped else warmup_scale(runner.iter,
+                                                 self.warmup_iters)
+        model.distill_scale = scale
+        runner.message_hub.update_scalar('train/distill_scale', scale)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        if self.status_mode != 'loss' or not outputs:
+            return
+        value = outputs.get(self.status_loss_key)
+        if value is None:
+            return
+        value = float(value)
+        if self._ema is None:
+            self._ema = self._first = value
+        else:
+            m = self.ema_momentum
+            self._ema = m * self._ema + (1 - m) * value

@@ -1,0 +1,186 @@
+"""DKDDistiller over real mmrotate detectors built from the repo's configs."""
+import copy
+import os
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+import dkd_mm  # noqa: F401
+from dkd_mm.distillers import DKDDistiller
+from dkd_mm.distillers.context import box_tensor
+from dkd_mm.registry import MODELS
+from dkd_mm.testing import demo_batch, get_model_cfg
+from dkd_mm.utils import UnsafeCheckpointError
+
+STUDENT = 'students/rotated-retinanet_r18_fpn_synthetic.py'
+TEACHER = 'teachers/rotated-retinanet_r50_fpn_synthetic.py'
+
+
+def _cfg(**kwargs) -> ConfigDict:
+    cfg = ConfigDict(
+        type='DKDDistiller',
+        student=get_model_cfg(STUDENT),
+        teacher=get_model_cfg(TEACHER),
+        teacher_ckpt=None,
+        distill_losses=dict(loss_fitnet=dict(type='FitNetLoss')))
+    cfg.update(kwargs)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory) -> str:
+    """A teacher checkpoint as an mmengine run would save it."""
+    torch.manual_seed(0)
+    teacher = MODELS.build(get_model_cfg(TEACHER))
+    path = str(tmp_path_factory.mktemp('ckpt') / 'teacher.pth')
+    torch.save({'meta': {'iter': 1}, 'state_dict': teacher.state_dict()},
+               path)
+    return path
+
+
+def test_loss_keys_gradients_and_frozen_teacher(teacher_ckpt):
+    model = MODELS.build(_cfg(teacher_ckpt=teacher_ckpt))
+    assert isinstance(model, DKDDistiller)
+    model.train()
+    assert not model.teacher.training, 'the teacher must stay in eval'
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    before = copy.deepcopy(model.teacher.state_dict())
+
+    inputs, samples = demo_batch()
+    losses = model.loss(inputs, samples)
+    assert {'loss_cls', 'loss_bbox', 'loss_fitnet'} <= set(losses)
+    assert all('loss' in k for k in losses)
+    total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                for v in losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+
+    student_grads = [p.grad for p in model.student.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in student_grads)
+    assert all(p.grad is None for p in model.teacher.parameters())
+    # Same neck widths here, so the adapters are identities.
+    assert all(isinstance(a, torch.nn.Identity) for a in model.adapters)
+
+    optim = torch.optim.SGD(model.parameters(), lr=0.1)
+    optim.step()
+    after = model.teacher.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_fitnet_only_reaches_student_neck_and_adapter():
+    cfg = _cfg()
+    cfg.student.neck.out_channels = 64
+    cfg.student.bbox_head.in_channels = 64
+    cfg.student.bbox_head.feat_channels = 64
+    model = MODELS.build(cfg)
+    assert isinstance(model.adapters[0], torch.nn.Conv2d)
+    assert model.adapters[0].in_channels == 64
+    assert model.adapters[0].out_channels == 256
+    inputs, samples = demo_batch()
+    losses = model.loss(inputs, samples)
+    losses['loss_fitnet'].backward()
+    assert model.adapters[0].weight.grad.abs().sum() > 0
+    assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
+    assert model.student.bbox_head.retina_cls.weight.grad is None
+
+
+def test_predict_is_the_students():
+    model = MODELS.build(_cfg()).eval()
+    inputs, samples = demo_batch()
+    with torch.no_grad():
+        ours = model.predict(inputs, copy.deepcopy(samples))
+        theirs = model.student.predict(inputs, copy.deepcopy(samples))
+    assert len(ours) == 2
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+        assert box_tensor(a.pred_instances.bboxes).shape[-1] == 5
+
+
+def test_state_dict_holds_student_not_teacher(teacher_ckpt):
+    model = MODELS.build(_cfg(teacher_ckpt=teacher_ckpt))
+    keys = list(model.state_dict())
+    assert any(k.startswith('student.') for k in keys)
+    assert not any(k.startswith('teacher.') for k in keys)
+    # Loading a run checkpoint keeps the teacher loaded from teacher_ckpt.
+    teacher_before = copy.deepcopy(model.teacher.state_dict())
+    other = MODELS.build(_cfg(teacher_ckpt=teacher_ckpt))
+    result = other.load_state_dict(model.state_dict(), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for k, v in other.teacher.state_dict().items():
+        assert torch.equal(v, teacher_before[k])
+
+
+def test_teacher_from_config_file_and_mmrotate_path():
+    model = MODELS.build(
+        _cfg(teacher=osp.join(dkd_mm.testing._utils.REPO_ROOT, 'configs',
+                              TEACHER)))
+    assert model.teacher.backbone.depth == 50
+    upstream = 'mmrotate::rotated_retinanet/' \
+        'rotated-retinanet-rbox-le90_r50_fpn_1x_dota.py'
+    with pytest.raises(ValueError, match='num_classes=5.*num_classes=15'):
+        MODELS.build(_cfg(teacher=upstream))
+
+
+@pytest.mark.parametrize('change, error, match', [
+    (dict(teacher_ckpt='/no/such/teacher.pth'), FileNotFoundError,
+     'no/such/teacher.pth'),
+    (dict(distill_losses=dict(loss_x=dict(type='FitNetLoss', wieght=1))),
+     TypeError, 'distill_losses.loss_x.*wieght'),
+    (dict(distill_losses=dict(fitnet=dict(type='FitNetLoss'))), ValueError,
+     'must contain "loss"'),
+    (dict(teacher='configs/nope.py'), FileNotFoundError, 'nope.py'),
+])
+def test_config_errors_name_the_field(change, error, match):
+    with pytest.raises(error, match=match):
+        MODELS.build(_cfg(**change))
+
+
+def test_class_and_level_mismatch():
+    cfg = _cfg()
+    cfg.teacher.bbox_head.num_classes = 3
+    with pytest.raises(ValueError, match='class counts'):
+        MODELS.build(cfg)
+    cfg = _cfg()
+    cfg.student.neck.num_outs = 4
+    with pytest.raises(ValueError, match='FPN level counts'):
+        MODELS.build(cfg)
+
+
+class _RunsCode:
+
+    def __reduce__(self):
+        return (os.system, ('touch /tmp/dkd_mm_pwned',))
+
+
+def test_refuses_teacher_ckpt_that_would_run_code(tmp_path):
+    path = tmp_path / 'evil.pth'
+    with open(path, 'wb') as f:
+        pickle.dump({'state_dict': {}, 'payload': _RunsCode()}, f)
+    if osp.exists('/tmp/dkd_mm_pwned'):
+        os.remove('/tmp/dkd_mm_pwned')
+    with pytest.raises(UnsafeCheckpointError, match='refusing'):
+        MODELS.build(_cfg(teacher_ckpt=str(path)))
+    assert not osp.exists('/tmp/dkd_mm_pwned')
+
+
+def test_teacher_ckpt_mismatch(tmp_path):
+    path = str(tmp_path / 'wrong.pth')
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}},
+               path)
+    with pytest.raises(ValueError, match='does not match the teacher config'):
+        MODELS.build(_cfg(teacher_ckpt=path))
+    torch.save({'state_dict': {'backbone.nope': torch.zeros(1)}}, path)
+    with pytest.raises(ValueError, match='missing keys'):
+        MODELS.build(_cfg(teacher_ckpt=path))
+
+
+def test_distill_scale_zero_skips_distillation():
+    model = MODELS.build(_cfg())
+    model.distill_scale = 0.0
+    inputs, samples = demo_batch(empty=[1])
+    losses = model.loss(inputs, samples)
+    assert 'loss_fitnet' not in losses
+    assert {'loss_cls', 'loss_bbox'} <= set(losses)

@@ -1,0 +1,161 @@
+"""The main job: a real teacher -> student distillation on the embedded data.
+
+    python tools/run_demo.py [--work-dir work_dirs/demo] [--quick]
+
+Stages (each skipped when its result already exists for the same settings):
+1. generate the synthetic DOTA-format data (tools/data/make_synthetic_dota.py);
+2. train the teacher (configs/teachers/...);
+3. train the plain student (configs/students/...), same schedule;
+4. distil the student with DKD (configs/dkd/...), same schedule;
+5. evaluate teacher, plain student and distilled student with mmrotate's
+   DOTA mAP and print a table (also written to <work-dir>/results.md).
+
+The schedule is short so that the job ends in minutes on a 2-core CPU; the
+longer comparison lives in bench/ (see docs/benchmarks.md).
+"""
+import argparse
+import hashlib
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TEACHER = 'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py'
+STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data-root', default='data/synthetic_dota')
+    parser.add_argument('--split', default='default',
+                        help='synthetic data preset')
+    parser.add_argument('--teacher-iters', type=int, default=300)
+    parser.add_argument('--student-iters', type=int, default=200)
+    parser.add_argument('--dkd-config', default=DKD)
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='a few iterations on the tiny split (checks the pipeline)')
+    return parser.parse_args()
+
+
+def run(cmd: list, log: str) -> None:
+    """Run a stage, streaming its output, and fail loudly."""
+    print(f'\n$ {" ".join(cmd)}', flush=True)
+    start = time.time()
+    with open(log, 'w') as f:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        for line in proc.stdout:
+            f.write(line)
+            if any(k in line for k in ('Iter(', 'mAP', 'Error', 'error',
+                                       'Traceback', 'wrote', 'images')):
+                print('  ' + line.rstrip()[-150:], flush=True)
+        if proc.wait() != 0:
+            raise SystemExit(f'stage failed ({proc.returncode}); see {log}')
+    print(f'  done in {time.time() - start:.0f} s', flush=True)
+
+
+def settings_hash(*parts) -> str:
+    text = json.dumps(parts, sort_keys=True)
+    for p in parts:
+        if isinstance(p, str) and osp.isfile(osp.join(ROOT, p)):
+            with open(osp.join(ROOT, p)) as f:
+                text += f.read()
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def train(name: str, config: str, iters: int, work_dir: str, data_root: str,
+          extra: list) -> str:
+    """Train ``config`` unless a checkpoint of the same settings exists."""
+    out_dir = osp.join(work_dir, name)
+    key = settings_hash(config, iters, data_root, extra)
+    done = osp.join(out_dir, f'final_{key}.pth')
+    if osp.isfile(done):
+        print(f'\n[{name}] reusing {done}', flush=True)
+        return done
+    os.makedirs(out_dir, exist_ok=True)
+    options = [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'param_scheduler.1.end={iters}',
+        f'param_scheduler.1.milestones=[{int(iters * .75)},'
+        f'{int(iters * .9)}]',
+        f'train_dataloader.dataset.data_root={data_root}/',
+        f'val_dataloader.dataset.data_root={data_root}/',
+        f'test_dataloader.dataset.data_root={data_root}/',
+        'default_hooks.visualization.draw=False'
+    ] + extra
+    print(f'\n[{name}] training {config} for {iters} iterations', flush=True)
+    run([
+        sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
+        '--cfg-options'
+    ] + options, osp.join(out_dir, 'train.log'))
+    last = osp.join(out_dir, f'iter_{iters}.pth')
+    os.replace(last, done)
+    return done
+
+
+def evaluate(name: str, config: str, ckpt: str, work_dir: str,
+             data_root: str) -> dict:
+    out = osp.join(work_dir, name, 'metrics.json')
+    print(f'\n[{name}] evaluating', flush=True)
+    run([
+        sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+        osp.join(work_dir, name), '--metrics-out', out, '--cfg-options',
+        f'test_dataloader.dataset.data_root={data_root}/',
+        'default_hooks.visualization.draw=False'
+    ], osp.join(work_dir, name, 'test.log'))
+    with open(out) as f:
+        return json.load(f)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.quick:
+        args.split, args.teacher_iters, args.student_iters = 'tiny', 4, 2
+        args.data_root += '_tiny'
+        args.work_dir += '_quick'
+    start = time.time()
+    os.makedirs(args.work_dir, exist_ok=True)
+    run([
+        sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
+        args.data_root, '--split', args.split
+    ], osp.join(args.work_dir, 'data.log'))
+
+    teacher = train('teacher', TEACHER, args.teacher_iters, args.work_dir,
+                    args.data_root, [])
+    student = train('student', STUDENT, args.student_iters, args.work_dir,
+                    args.data_root, [])
+    distilled = train('dkd', args.dkd_config, args.student_iters,
+                      args.work_dir, args.data_root,
+                      [f'model.teacher_ckpt={teacher}'])
+    rows = [
+        ('teacher (ResNet-50)', evaluate('teacher', TEACHER, teacher,
+                                         args.work_dir, args.data_root)),
+        ('student alone (ResNet-18)',
+         evaluate('student', STUDENT, student, args.work_dir,
+                  args.data_root)),
+        ('student + DKD (ResNet-18)',
+         evaluate('dkd', args.dkd_config, distilled, args.work_dir,
+                  args.data_root)),
+    ]
+    table = ['| model | DOTA mAP (IoU 0.5) |', '|---|---|']
+    table += [f'| {name} | {m.get("dota/mAP", float("nan")):.4f} |'
+              for name, m in rows]
+    text = '\n'.join(table)
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(text + '\n')
+    print('\n' + text)
+    print(f'\ntotal {time.time() - start:.0f} s; results in '
+          f'{args.work_dir}/results.md')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's main command: set-up (idempotent), then a real teacher ->
+# student distillation on the embedded data, ending with a DOTA mAP table.
+#   bash tools/run_demo.sh [--quick] [tools/run_demo.py options]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash tools/setup_env.sh
+exec "${DKD_VENV:-$ROOT/.venv}/bin/python" tools/run_demo.py "$@"
