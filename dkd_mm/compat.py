@@ -13,9 +13,14 @@ Nothing here edits an installed package; each shim only adds what is missing.
   hub's ``HistoryBuffer`` and numpy arrays).  Exactly those globals are added
   to torch's allow-list, so ``--resume`` and teacher loading work while a
   pickle that would run code is still refused.  No ``weights_only=False``.
+  ``HistoryBuffer`` pickles its statistics methods as
+  ``getattr(HistoryBuffer, 'mean')``; ``builtins.getattr`` is therefore
+  allowed only as :func:`history_buffer_getattr`, which resolves exactly
+  those names and refuses every other attribute.
 """
 import collections
 import collections.abc
+import pickle
 
 _APPLIED = False
 
@@ -25,17 +30,35 @@ def _alias_collections_abc() -> None:
         collections.Sequence = collections.abc.Sequence  # type: ignore
 
 
+def history_buffer_getattr(obj: object, name: str) -> object:
+    """``getattr`` restricted to HistoryBuffer's statistics methods.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed |= set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed and callable(
+            vars(HistoryBuffer).get(name)):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
+
+
 def mmengine_checkpoint_globals() -> list:
     """The exact non-tensor globals that an mmengine runner checkpoint holds.
 
     Returns:
-        list: classes and functions to allow in ``weights_only`` unpickling.
+        list: classes and functions (or ``(function, name)`` pairs) to allow
+        in ``weights_only`` unpickling.
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
     allowed = [
         HistoryBuffer,
+        (history_buffer_getattr, 'builtins.getattr'),
         np.core.multiarray._reconstruct,
         np.core.multiarray.scalar,
         np.ndarray,

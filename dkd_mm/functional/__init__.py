@@ -1,0 +1,22 @@
+"""Plain typed maths shared by dkd_mm's losses.
+
+Imports nothing from the rest of dkd_mm.
+"""
+from .attention import channel_attention, spatial_attention
+from .box_masks import (background_weights, box_areas, cell_centers,
+                        feature_strides, foreground_mask, points_in_boxes)
+from .hardness import box_hardness, status_weights
+from .instance_selection import (MISS_LOSS, Selection, flatten_gt_index,
+                                 gt_det_losses, instance_det_losses,
+                                 pairwise_iou, select_instances)
+from .relation import relation_loss, relation_matrix
+from .roi_features import map_roi_levels, roi_features
+
+__all__ = [
+    'background_weights', 'box_areas', 'box_hardness', 'cell_centers',
+    'channel_attention', 'feature_strides', 'foreground_mask',
+    'points_in_boxes', 'relation_loss', 'relation_matrix',
+    'spatial_attention', 'status_weights', 'MISS_LOSS', 'Selection',
+    'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
+    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features'
+]

@@ -1,0 +1,117 @@
+"""Training-status-aware (TSA) box regression loss of DKD (Zhang et al.,
+TGRS 2021): any regression loss, re-weighted per box by its hardness as
+training progresses."""
+from typing import Optional, Union
+
+import torch
+from mmengine.config import ConfigDict
+from torch import Tensor, nn
+
+from dkd_mm.functional import box_hardness, status_weights
+from dkd_mm.registry import MODELS
+from dkd_mm.utils.train_status import current_train_status
+
+
+@MODELS.register_module()
+class TSALoss(nn.Module):
+    """Wrap a box regression loss with training-status-aware box weights.
+
+    Use it as a head's ``loss_bbox`` on decoded boxes
+    (``reg_decoded_bbox=True``). For box ``i`` with per-box weight ``w_i``
+    (the mean over the last dim of ``weight`` if it has one; 1 without
+    ``weight``), base loss ``l_i`` (the base loss with
+    ``reduction_override='none'``, which already includes ``w_i`` and the
+    base ``loss_weight``, summed over the last dim if it has one) and
+    ``omega_i = 1 + (h_i - 1) * psi`` (``h_i``: hardness of target ``i``,
+    ``psi``: training status), the ``'mean'`` reduction is::
+
+        sum_i omega_i * l_i / sum_i omega_i * w_i * sum_i w_i / Z
+
+    with ``Z = avg_factor + eps`` when ``avg_factor`` is given, else the
+    number of elements of the base loss (``n`` or ``n * k``). The weights
+    are thus normalised to a weighted mean of 1, and with ``omega == 1``
+    this is exactly the base loss's own ``'mean'`` reduction with the same
+    ``weight`` and ``avg_factor``. ``'sum'`` is ``Z`` times ``'mean'``;
+    ``'none'`` returns the re-weighted base elements.
+
+    Args:
+        base_loss (ConfigDict | dict): The wrapped loss, e.g.
+            ``dict(type='mmrotate.GDLoss', loss_type='gwd')`` or
+            ``dict(type='mmdet.GIoULoss')``.
+        lambda_ar (float): Weight of the aspect-ratio hardness.
+            Defaults to 0.5.
+        lambda_s (float): Weight of the small-size hardness.
+            Defaults to 0.5.
+        s0 (float): Size (pixels) below which a box counts as small.
+            Defaults to 32.0.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        psi (float, optional): Fixed training status in ``[0, 1]``; if None
+            it is read each call with ``current_train_status()`` (the
+            teacher hook's ``'dkd/train_status'``, else
+            ``iter / max_iters``, else 0). Defaults to None.
+    """
+
+    def __init__(self,
+                 base_loss: Union[ConfigDict, dict],
+                 lambda_ar: float = 0.5,
+                 lambda_s: float = 0.5,
+                 s0: float = 32.0,
+                 loss_weight: float = 1.0,
+                 psi: Optional[float] = None) -> None:
+        super().__init__()
+        self.base_loss = MODELS.build(base_loss)
+        self.lambda_ar = lambda_ar
+        self.lambda_s = lambda_s
+        self.s0 = s0
+        self.loss_weight = loss_weight
+        self.psi = psi
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Compute the TSA-weighted loss.
+
+        Args:
+            pred (Tensor): ``(n, 4)`` or ``(n, 5)`` decoded predicted boxes.
+            target (Tensor): ``(n, 4)`` or ``(n, 5)`` target boxes.
+            weight (Tensor, optional): ``(n,)`` or ``(n, k)`` weights.
+                Defaults to None.
+            avg_factor (float, optional): Normaliser of the mean.
+                Defaults to None.
+            reduction_override (str, optional): 'none', 'mean' or 'sum'.
+                Defaults to None ('mean').
+            **kwargs: Passed on to the base loss.
+
+        Returns:
+            Tensor: the loss, scalar unless the reduction is 'none'.
+        """
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = reduction_override or 'mean'
+        if pred.size(0) == 0:
+            return 0 * pred.sum()
+        if weight is not None and not torch.any(weight > 0):
+            return 0 * pred.sum()  # as mmdet's losses: nothing to regress
+        elements = self.base_loss(
+            pred, target, weight, reduction_override='none', **kwargs)
+        box_weight = pred.new_ones(pred.size(0)) if weight is None else (
+            weight.mean(dim=-1) if weight.dim() > 1 else weight)
+        omega = status_weights(
+            box_hardness(target, self.lambda_ar, self.lambda_s, self.s0),
+            self.psi if self.psi is not None else current_train_status())
+        omega = omega * (box_weight.sum() / (omega * box_weight).sum())
+        omega = omega.to(elements.dtype).detach()
+        if reduction == 'none':
+            shape = (-1, ) + (1, ) * (elements.dim() - 1)
+            return self.loss_weight * omega.reshape(shape) * elements
+        per_box = elements.reshape(elements.size(0), -1).sum(dim=1)
+        loss = (omega * per_box).sum()
+        if reduction == 'mean':
+            if avg_factor is None:
+                loss = loss / elements.numel()
+            else:
+                loss = loss / (avg_factor + torch.finfo(torch.float32).eps)
+        return self.loss_weight * loss

@@ -1,0 +1,282 @@
+import json
+import os
+import os.path as osp
+import runpy
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from dkd_mm.datasets.synthetic_dota import (PRESETS, SYNTHETIC_CLASSES,
+                                            SYNTHETIC_PALETTE,
+                                            SyntheticDOTAConfig,
+                                            generate_synthetic_dota,
+                                            load_dota_annfile, render_image)
+from dkd_mm.datasets.synthetic_shapes import fill_polygon
+
+SMALL = SyntheticDOTAConfig(num_train=3, num_val=2, img_size=128, seed=7)
+
+
+@pytest.fixture(scope='module')
+def renders() -> list:
+    """Scenes at 256 px, the size objects are tuned for and the demo uses."""
+    return [render_image(PRESETS['default'], 'train', i) for i in range(24)]
+
+
+def _files(root: str) -> dict:
+    out = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, root)] = f.read()
+    return out
+
+
+def _footprint(corners: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    fill_polygon(mask, corners, (1, ))
+    return mask.astype(bool)
+
+
+def _sides(corners: np.ndarray) -> np.ndarray:
+    """(N, 4, 2) corners -> (N, 2) lengths of two adjacent sides."""
+    return np.stack([
+        np.linalg.norm(corners[:, 1] - corners[:, 0], axis=-1),
+        np.linalg.norm(corners[:, 2] - corners[:, 1], axis=-1)
+    ], -1)
+
+
+def test_classes_and_palette():
+    assert len(SYNTHETIC_CLASSES) in (5, 6)
+    mmrotate_dota = ('plane', 'baseball-diamond', 'bridge',
+                     'ground-track-field', 'small-vehicle', 'large-vehicle',
+                     'ship', 'tennis-court', 'basketball-court',
+                     'storage-tank', 'soccer-ball-field', 'roundabout',
+                     'harbor', 'swimming-pool', 'helicopter')
+    assert set(SYNTHETIC_CLASSES) <= set(mmrotate_dota)
+    assert len(SYNTHETIC_PALETTE) == len(SYNTHETIC_CLASSES)
+    assert all(len(c) == 3 for c in SYNTHETIC_PALETTE)
+
+
+def test_presets_and_config_checks():
+    assert PRESETS['tiny'].img_size == 128
+    assert PRESETS['default'].img_size == 256
+    assert PRESETS['default'].num_train >= 4 * PRESETS['default'].num_val
+    with pytest.raises(ValueError):
+        SyntheticDOTAConfig(num_train=-1)
+    with pytest.raises(ValueError):
+        SyntheticDOTAConfig(img_size=32)
+
+
+def test_same_seed_same_bytes(tmp_path):
+    first = generate_synthetic_dota(str(tmp_path / 'a'), SMALL, False)
+    generate_synthetic_dota(str(tmp_path / 'b'), SMALL, False)
+    files_a, files_b = _files(tmp_path / 'a'), _files(tmp_path / 'b')
+    assert files_a == files_b
+    assert len(files_a) == 2 * (3 + 2) + 1  # images, labels, meta.json
+    assert first['images'] == dict(train=3, val=2)
+    assert not first['skipped']
+
+    other = SyntheticDOTAConfig(num_train=3, num_val=2, img_size=128, seed=8)
+    generate_synthetic_dota(str(tmp_path / 'c'), other, False)
+    files_c = _files(tmp_path / 'c')
+    assert files_c.keys() == files_a.keys()
+    for name in files_a:
+        if name.endswith('.png'):
+            assert files_a[name] != files_c[name], name
+
+
+def test_val_does_not_depend_on_num_train():
+    more = SyntheticDOTAConfig(num_train=9, num_val=2, img_size=128, seed=7)
+    a, b = render_image(SMALL, 'val', 1), render_image(more, 'val', 1)
+    np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_label_files_parse(tmp_path):
+    result = generate_synthetic_dota(str(tmp_path), PRESETS['tiny'], False)
+    size = PRESETS['tiny'].img_size
+    total = 0
+    for subset in ('train', 'val'):
+        ann_dir = tmp_path / subset / 'annfiles'
+        stems = sorted(n[:-4] for n in os.listdir(ann_dir))
+        images = sorted(n[:-4]
+                        for n in os.listdir(tmp_path / subset / 'images'))
+        assert stems == images
+        assert len(stems) == PRESETS['tiny'].num_images(subset)
+        counts = dict.fromkeys(SYNTHETIC_CLASSES, 0)
+        for stem in stems:
+            img = cv2.imread(
+                str(tmp_path / subset / 'images' / (stem + '.png')))
+            assert img.shape == (size, size, 3)
+            with open(ann_dir / (stem + '.txt')) as f:
+                for line in f:
+                    fields = line.split()
+                    assert len(fields) == 10
+                    assert np.isfinite([float(v) for v in fields[:8]]).all()
+                    assert fields[8] in SYNTHETIC_CLASSES
+                    assert fields[9] == '0'
+                    assert not line.startswith(('imagesource', 'gsd'))
+                    counts[fields[8]] += 1
+            corners, _, _ = load_dota_annfile(str(ann_dir / (stem + '.txt')))
+            assert np.all((corners >= 0) & (corners <= size))
+        assert counts == result['instances'][subset]
+        total += sum(counts.values())
+    assert total > 0
+
+
+def test_corner_order_is_clockwise(renders):
+    corners = np.concatenate([s.corners for s in renders])
+    x, y = corners[..., 0], corners[..., 1]
+    # shoelace sum > 0 means clockwise on screen, where y points down
+    area = (x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1)
+    assert np.all(area > 0)
+
+
+def test_object_shapes(renders):
+    labels = np.concatenate([s.labels for s in renders])
+    assert set(labels.tolist()) == set(range(len(SYNTHETIC_CLASSES)))
+    # measure what the label files hold: corners rounded to 0.1 pixel
+    corners = np.round(np.concatenate([s.corners for s in renders]), 1)
+    sides = np.sort(_sides(corners), axis=1)
+    ships = sides[labels == SYNTHETIC_CLASSES.index('ship')]
+    aspect = ships[:, 1] / ships[:, 0]
+    assert np.all((aspect >= 4) & (aspect <= 10)), aspect
+    cars = sides[labels == SYNTHETIC_CLASSES.index('small-vehicle')]
+    assert np.all((cars >= 8) & (cars <= 16)), cars
+
+
+def test_objects_in_context_and_apart(renders):
+    for scene in renders:
+        size = scene.image.shape[0]
+        land = ~(scene.water_mask | scene.road_mask | scene.airfield_mask)
+        taken = np.zeros((size, size), np.int64)
+        for corners, label in zip(scene.corners, scene.labels):
+            name = SYNTHETIC_CLASSES[label]
+            footprint = _footprint(corners, size)
+            taken += footprint
+            if name == 'ship':
+                assert scene.water_mask[footprint].all()
+            elif name == 'plane':
+                assert scene.airfield_mask[footprint].mean() >= 0.4
+                assert not scene.water_mask[footprint].any()
+            elif name.endswith('vehicle'):
+                assert scene.road_mask[footprint].mean() >= 0.95
+            else:
+                assert land[footprint].mean() >= 0.99
+        assert (taken > 1).sum() <= 0.05 * max((taken > 0).sum(), 1)
+    # the masks describe the pixels: water is blue, land is not
+    water = np.concatenate([s.image[s.water_mask] for s in renders])
+    land = np.concatenate([s.image[~s.water_mask] for s in renders])
+    assert water[:, 2].mean() > water[:, 0].mean() + 30
+    assert land[:, 2].mean() < land[:, 0].mean()
+
+
+def test_skip_when_already_generated(tmp_path):
+    out = str(tmp_path)
+    generate_synthetic_dota(out, SMALL, False, preset='custom')
+    with open(osp.join(out, 'meta.json')) as f:
+        meta = json.load(f)
+    assert meta['config']['seed'] == 7 and meta['preset'] == 'custom'
+    assert meta['classes'] == list(SYNTHETIC_CLASSES)
+    assert meta['images'] == dict(train=3, val=2)
+    label = osp.join(out, 'train', 'annfiles', 'train_00000.txt')
+    os.utime(label, (1, 1))
+
+    assert generate_synthetic_dota(out, SMALL, False)['skipped']
+    assert os.stat(label).st_mtime == 1
+    assert not generate_synthetic_dota(
+        out, SMALL, False, force=True)['skipped']
+    assert os.stat(label).st_mtime != 1
+
+    os.remove(label)  # an incomplete folder is regenerated
+    assert not generate_synthetic_dota(out, SMALL, False)['skipped']
+    fewer = SyntheticDOTAConfig(num_train=1, num_val=1, img_size=128, seed=7)
+    generate_synthetic_dota(out, fewer, False)
+    assert os.listdir(osp.join(out, 'train', 'images')) == ['train_00000.png']
+
+
+def test_refuses_folders_with_other_files(tmp_path):
+    os.makedirs(tmp_path / 'train' / 'images')
+    (tmp_path / 'train' / 'images' / 'P0001.png').write_bytes(b'')
+    with pytest.raises(FileExistsError):
+        generate_synthetic_dota(str(tmp_path), SMALL, False)
+
+
+def test_command_line_tool(tmp_path, monkeypatch, capsys):
+    script = osp.join(
+        osp.dirname(__file__), '..', '..', 'tools', 'data',
+        'make_synthetic_dota.py')
+    argv = [
+        script, '--out-dir',
+        str(tmp_path), '--split', 'tiny', '--num-images', '5', '--seed', '3'
+    ]
+    monkeypatch.setattr(sys, 'argv', argv)
+    runpy.run_path(script, run_name='__main__')
+    assert 'train: 4 images' in capsys.readouterr().out
+    runpy.run_path(script, run_name='__main__')
+    assert 'already holds' in capsys.readouterr().out
+    with open(tmp_path / 'meta.json') as f:
+        assert json.load(f)['config'] == dict(
+            num_train=4, num_val=1, img_size=128, seed=3)
+
+
+def test_mmrotate_dota_dataset_reads_it(tmp_path):
+    pytest.importorskip('mmcv.ops')
+    from mmengine import DefaultScope
+    from mmrotate.datasets import DOTADataset
+    from mmrotate.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+
+    cfg = PRESETS['tiny']
+    generate_synthetic_dota(str(tmp_path), cfg, False)
+    pipeline = [
+        dict(type='mmdet.LoadImageFromFile'),
+        dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
+        dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
+        dict(  # no Resize, so no scale_factor among the default meta keys
+            type='mmdet.PackDetInputs',
+            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape'))
+    ]
+    with DefaultScope.overwrite_default_scope('mmrotate'):
+        dataset = DOTADataset(
+            data_root=str(tmp_path),
+            ann_file='train/annfiles/',
+            data_prefix=dict(img_path='train/images/'),
+            img_shape=(cfg.img_size, cfg.img_size),
+            metainfo=dict(
+                classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE),
+            pipeline=pipeline)
+        assert len(dataset) == cfg.num_train
+        for idx in range(len(dataset)):
+            info = dataset.get_data_info(idx)
+            data = dataset[idx]
+            corners, names, _ = load_dota_annfile(
+                str(tmp_path / 'train' / 'annfiles' /
+                    (info['img_id'] + '.txt')))
+            boxes = data['data_samples'].gt_instances.bboxes
+            labels = data['data_samples'].gt_instances.labels
+            assert data['inputs'].shape == (3, cfg.img_size, cfg.img_size)
+            assert boxes.tensor.shape == (len(names), 5)
+            assert labels.tolist() == [
+                SYNTHETIC_CLASSES.index(n) for n in names
+            ]
+            if len(names):
+                centres = corners.mean(1)
+                np.testing.assert_allclose(
+                    boxes.tensor[:, :2].numpy(), centres, atol=0.2)
+
+
+def test_matches_the_dataset_config():
+    path = osp.join(
+        osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
+        'synthetic_dota.py')
+    if not osp.exists(path):
+        pytest.skip('no synthetic dataset config')
+    from mmengine import Config
+    cfg = Config.fromfile(path)
+    assert tuple(cfg.synthetic_metainfo['classes']) == SYNTHETIC_CLASSES
+    palette = [tuple(c) for c in cfg.synthetic_metainfo['palette']]
+    assert palette == SYNTHETIC_PALETTE
+    assert cfg.synthetic_img_size == PRESETS['default'].img_size

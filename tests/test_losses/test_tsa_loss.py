@@ -1,0 +1,146 @@
+import math
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+import dkd_mm  # noqa: F401  (compat shims before mmrotate)
+from dkd_mm.losses.tsa_loss import TSALoss
+from dkd_mm.registry import MODELS
+
+# Hardness of a 40 x 10 box (see tests/test_functional/test_hardness.py).
+H_40X10 = 1 + 0.5 * math.log(4) + 0.5 * math.log(32 / 20)
+
+
+def _hboxes(num: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    xy = torch.rand(num, 2, generator=gen) * 100
+    wh = torch.rand(num, 2, generator=gen) * 60 + 2
+    target = torch.cat([xy, xy + wh], dim=1)
+    pred = target + torch.randn(num, 4, generator=gen) * 3
+    return pred, target
+
+
+def _rboxes(num: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    target = torch.cat([
+        torch.rand(num, 2, generator=gen) * 100,
+        torch.rand(num, 2, generator=gen) * 60 + 2,
+        (torch.rand(num, 1, generator=gen) - 0.5) * math.pi
+    ],
+                       dim=1)
+    pred = target + torch.randn(num, 5, generator=gen) * 0.2
+    return pred, target
+
+
+BASES = [
+    (dict(type='mmdet.L1Loss', loss_weight=2.), _hboxes),
+    (dict(type='mmdet.GIoULoss'), _hboxes),
+    (dict(type='mmrotate.GDLoss', loss_type='gwd', loss_weight=5.), _rboxes),
+]
+
+
+@pytest.mark.parametrize('base_cfg,make_boxes', BASES)
+@pytest.mark.parametrize('weighted', [False, True])
+@pytest.mark.parametrize('avg_factor', [None, 3.5])
+def test_equals_base_loss_at_psi_zero(base_cfg, make_boxes, weighted,
+                                      avg_factor):
+    # omega == 1: the TSA mean must be exactly the base loss's own mean
+    # with the same weight and avg_factor.
+    pred, target = make_boxes(6)
+    weight = None
+    if weighted:  # (n, k) weights with negatives, as dense heads pass
+        weight = torch.ones_like(pred)
+        weight[[1, 4]] = 0
+    base = MODELS.build(base_cfg)
+    tsa = TSALoss(base_cfg, psi=0.)
+    torch.testing.assert_close(
+        tsa(pred, target, weight, avg_factor=avg_factor),
+        base(pred, target, weight, avg_factor=avg_factor))
+    if avg_factor is None:
+        torch.testing.assert_close(
+            tsa(pred, target, weight, reduction_override='sum'),
+            base(pred, target, weight, reduction_override='sum'))
+    torch.testing.assert_close(
+        tsa(pred, target, weight, reduction_override='none'),
+        base(pred, target, weight, reduction_override='none'))
+
+
+def test_weighting_at_psi_one_known_values():
+    # Targets: a 64 x 64 square (h = 1) and a 40 x 10 box (h = H_40X10).
+    # L1 per box: |1 - 0| = 1 and |12 - 10| = 2; 8 elements.
+    # omega = (1, h), normalised to mean 1: 2 * omega / (1 + h).
+    # mean = 2 * (1 * 1 + h * 2) / (1 + h) / 8 = (1 + 2h) / (4 (1 + h))
+    # (the base mean is 3 / 8: the hard box now weighs more).
+    target = torch.tensor([[0., 0., 64., 64.], [0., 0., 40., 10.]])
+    pred = torch.tensor([[1., 0., 64., 64.], [0., 0., 40., 12.]])
+    tsa = TSALoss(dict(type='mmdet.L1Loss'), psi=1., loss_weight=3.)
+    expected = 3 * (1 + 2 * H_40X10) / (4 * (1 + H_40X10))
+    torch.testing.assert_close(tsa(pred, target), torch.tensor(expected))
+    # With avg_factor 2: sum_i omega_i l_i / (avg_factor + eps).
+    expected = 3 * 2 * (1 + 2 * H_40X10) / (1 + H_40X10) / 2
+    torch.testing.assert_close(
+        tsa(pred, target, avg_factor=2), torch.tensor(expected))
+    # Half-way: omega = (1, 1 + (h - 1) / 2).
+    omega_b = 1 + (H_40X10 - 1) / 2
+    expected = (1 + 2 * omega_b) / (4 * (1 + omega_b))
+    torch.testing.assert_close(
+        TSALoss(dict(type='mmdet.L1Loss'), psi=0.5)(pred, target),
+        torch.tensor(expected))
+
+
+@pytest.fixture
+def hub():
+    name = 'test_tsa_loss_hub'
+    hub = MessageHub.get_instance(name)
+    yield hub
+    MessageHub._instance_dict.pop(name, None)
+
+
+def test_psi_from_message_hub(hub):
+    pred, target = _rboxes(5)
+    base_cfg = dict(type='mmrotate.GDLoss', loss_type='gwd')
+    tsa = TSALoss(base_cfg)
+    hub.update_info('dkd/train_status', 1.)
+    torch.testing.assert_close(
+        tsa(pred, target),
+        TSALoss(base_cfg, psi=1.)(pred, target))
+    hub.pop_info('dkd/train_status')
+    hub.update_info('iter', 30)
+    hub.update_info('max_iters', 60)
+    torch.testing.assert_close(
+        tsa(pred, target),
+        TSALoss(base_cfg, psi=.5)(pred, target))
+
+
+@pytest.mark.parametrize('base_cfg,make_boxes', BASES)
+def test_empty_and_zero_weight(base_cfg, make_boxes):
+    tsa = TSALoss(base_cfg, psi=1.)
+    dim = make_boxes(1)[0].size(1)
+    pred = torch.zeros(0, dim, requires_grad=True)
+    loss = tsa(pred, torch.zeros(0, dim), avg_factor=0)
+    assert loss.item() == 0.
+    loss.backward()
+    assert pred.grad.shape == (0, dim)
+    pred, target = make_boxes(3)
+    pred.requires_grad_(True)
+    loss = tsa(pred, target, torch.zeros_like(pred), avg_factor=1.)
+    assert loss.item() == 0.
+    loss.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+
+
+@pytest.mark.parametrize('base_cfg,make_boxes', BASES)
+def test_backward(base_cfg, make_boxes):
+    pred, target = make_boxes(4)
+    pred.requires_grad_(True)
+    loss = TSALoss(base_cfg, psi=1.)(pred, target, avg_factor=4.)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(pred.grad).all()
+    assert pred.grad.abs().sum() > 0
+
+
+def test_registered():
+    tsa = MODELS.build(
+        dict(type='TSALoss', base_loss=dict(type='mmdet.L1Loss'), s0=16.))
+    assert isinstance(tsa, TSALoss) and tsa.s0 == 16.
