@@ -7,7 +7,7 @@ teacher_ckpt = 'work_dirs/demo/teacher/teacher.pth'
 
 model = dict(
     _delete_=True,
-    type='DKDDistiller',
+    type='dkd_mm.DKDDistiller',
     student={{_base_.model}},
     teacher='{{fileDirname}}/../teachers/rotated-retinanet_r50_fpn_synthetic.py',
     teacher_ckpt=teacher_ckpt,
@@ -16,5 +16,5 @@ model = dict(
         loss_isd=dict(type='InstanceSelectionDistillLoss')))
 
 custom_hooks = [
-    dict(type='DKDTeacherHook', status_mode='iter', warmup_iters=50)
+    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=50)
 ]

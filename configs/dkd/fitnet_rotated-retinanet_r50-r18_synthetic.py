@@ -8,7 +8,7 @@ teacher_ckpt = 'work_dirs/demo/teacher/teacher.pth'
 
 model = dict(
     _delete_=True,
-    type='DKDDistiller',
+    type='dkd_mm.DKDDistiller',
     student={{_base_.model}},
     teacher='{{fileDirname}}/../teachers/rotated-retinanet_r50_fpn_synthetic.py',
     teacher_ckpt=teacher_ckpt,

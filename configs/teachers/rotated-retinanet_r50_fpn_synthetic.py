@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/datasets/synthetic_dota.py',
     '../_base_/schedules/synthetic_iter.py',
 ]
-default_scope = 'dkd_mm'
+default_scope = 'mmrotate'
 custom_imports = dict(imports=['dkd_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -87,6 +87,9 @@ class DKDDistiller(BaseModel):
         self.distill_losses = nn.ModuleDict()
         self._loss_args: Dict[str, List[str]] = {}
         for name, cfg in (distill_losses or {}).items():
+            # Plain loss names resolve in dkd_mm, whatever the run's scope.
+            cfg = dict(cfg)
+            cfg.setdefault('_scope_', 'dkd_mm')
             try:
                 loss = MODELS.build(cfg)
             except TypeError as exc:  # unknown or missing loss argument

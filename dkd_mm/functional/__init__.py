@@ -3,6 +3,7 @@
 Imports nothing from the rest of dkd_mm.
 """
 from .attention import channel_attention, spatial_attention
+from .fgd import fgd_masks, global_context
 from .box_masks import (background_weights, box_areas, cell_centers,
                         feature_strides, foreground_mask, points_in_boxes)
 from .hardness import box_hardness, status_weights
@@ -18,5 +19,5 @@ __all__ = [
     'points_in_boxes', 'relation_loss', 'relation_matrix',
     'spatial_attention', 'status_weights', 'MISS_LOSS', 'Selection',
     'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
-    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features'
+    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features', 'fgd_masks', 'global_context'
 ]

@@ -117,8 +117,9 @@ class DKDTeacherHook(Hook):
             print_log('DKDTeacherHook: the teacher has random weights '
                       '(teacher_ckpt=None)', 'current', logging.WARNING)
         else:
-            print_log(f'DKDTeacherHook: teacher {model.teacher_ckpt} (sha256 '
-                      f'{file_checksum(model.teacher_ckpt)}), frozen', 'current')
+            checksum = file_checksum(model.teacher_ckpt)
+            print_log(f'DKDTeacherHook: teacher {model.teacher_ckpt} '
+                      f'(sha256 {checksum}), frozen', 'current')
         if self.eval_teacher:
             from .teacher_eval import evaluate_teacher
             metrics = evaluate_teacher(runner, model)
@@ -131,7 +132,8 @@ class DKDTeacherHook(Hook):
             psi = iter_status(runner.iter, runner.max_iters,
                               self.status_gamma)
         else:
-            psi = loss_status(self._ema, self._first) if self._ema else 0.0
+            psi = 0.0 if self._ema is None else loss_status(
+                self._ema, self._first)
         runner.message_hub.update_info(TRAIN_STATUS_KEY, psi)
 
         stopped = (self.stop_distill_iter is not None
@@ -154,7 +156,10 @@ class DKDTeacherHook(Hook):
         if value is None:
             return
         value = float(value)
-        if self._ema is None:
+        # A first batch without positives has a zero regression loss; as
+        # the reference it would pin psi to 0 for the whole run, so the EMA
+        # starts at the first positive value.
+        if self._first is None or not self._first > 0:
             self._ema = self._first = value
         else:
             m = self.ema_momentum

@@ -1,9 +1,12 @@
+from .cwd_loss import CWDLoss
+from .fgd_loss import FGDLoss
 from .fitnet_loss import FitNetLoss
 from .gd_loss import DynamicGlobalDistillLoss
 from .isd_loss import InstanceSelectionDistillLoss
+from .pkd_loss import PKDLoss
 from .tsa_loss import TSALoss
 
 __all__ = [
-    'FitNetLoss', 'DynamicGlobalDistillLoss', 'InstanceSelectionDistillLoss',
-    'TSALoss'
+    'CWDLoss', 'FGDLoss', 'FitNetLoss', 'DynamicGlobalDistillLoss',
+    'InstanceSelectionDistillLoss', 'PKDLoss', 'TSALoss'
 ]

@@ -21,7 +21,7 @@ TEACHER = 'teachers/rotated-retinanet_r50_fpn_synthetic.py'
 
 def _cfg(**kwargs) -> ConfigDict:
     cfg = ConfigDict(
-        type='DKDDistiller',
+        type='dkd_mm.DKDDistiller',
         student=get_model_cfg(STUDENT),
         teacher=get_model_cfg(TEACHER),
         teacher_ckpt=None,

@@ -154,7 +154,7 @@ def test_compute_maps():
 
 
 def test_registered_and_checks_shapes():
-    loss = MODELS.build(dict(type='DynamicGlobalDistillLoss', alpha=1e-3))
+    loss = MODELS.build(dict(type='dkd_mm.DynamicGlobalDistillLoss', alpha=1e-3))
     assert isinstance(loss, DynamicGlobalDistillLoss) and loss.alpha == 1e-3
     boxes = [torch.zeros(0, 4)]
     with pytest.raises(ValueError, match='adapt the student'):

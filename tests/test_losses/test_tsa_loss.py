@@ -142,5 +142,6 @@ def test_backward(base_cfg, make_boxes):
 
 def test_registered():
     tsa = MODELS.build(
-        dict(type='TSALoss', base_loss=dict(type='mmdet.L1Loss'), s0=16.))
+        dict(type='dkd_mm.TSALoss', base_loss=dict(type='mmdet.L1Loss'),
+             s0=16.))
     assert isinstance(tsa, TSALoss) and tsa.s0 == 16.

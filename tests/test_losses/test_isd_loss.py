@@ -1,0 +1,261 @@
+import math
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.structures import InstanceData
+
+import dkd_mm  # noqa: F401  (compat shims before mmrotate)
+from dkd_mm.functional import MISS_LOSS
+from dkd_mm.losses.isd_loss import InstanceSelectionDistillLoss
+from dkd_mm.registry import MODELS
+
+# Two 64 x 64 images, levels of stride 8 (8 x 8) and 16 (4 x 4); every box
+# here has sqrt(wh) < 112, so all RoIs come from level 0.
+INPUT = (64, 64)
+SIZES = (8, 4)
+UNIT = dict(use_status=False)
+
+
+@pytest.fixture
+def hub():
+    name = f'test_isd_loss_{id(object())}'
+    yield MessageHub.get_instance(name)  # becomes the current instance
+    MessageHub._instance_dict.pop(name, None)
+
+
+def _to_rotated(boxes):
+    """(K, 4) x1y1x2y2 -> (K, 5) cx, cy, w, h, 0: the same regions."""
+    x1, y1, x2, y2 = boxes.unbind(1)
+    return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1,
+                        torch.zeros_like(x1)],
+                       dim=1)
+
+
+def _instances(boxes, scores, labels, rotated):
+    boxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    return InstanceData(
+        bboxes=_to_rotated(boxes) if rotated else boxes,
+        scores=torch.tensor(scores, dtype=torch.float32),
+        labels=torch.tensor(labels, dtype=torch.long))
+
+
+def _crafted(rotated):
+    """Teacher candidates over four GT boxes in two images.
+
+    Image 0: GT g0 = (8, 8, 40, 40) label 0, g1 = (44, 8, 60, 56) label 1.
+    Image 1: GT g2 = (16, 16, 48, 48) label 0, g3 = (0, 40, 24, 64) label 1.
+    Identical boxes have IoU 1, so l = -log(p).
+
+    cand  on        p        l_T   l_S(GT)            verdict
+    t0    g0        e^-0.1   0.1   2.0 (p = e^-2)     selected, margin 1.9
+    t1    g1        e^-0.1   0.1   0.05 (p = e^-.05)  teacher worse
+    t2    (0, 48, 8, 56) 0.95  -     -              false positive (IoU 0)
+    t3    g0, label 1    0.95  -     -              false positive (label)
+    t4    g2        e^-1.1   1.1   MISS_LOSS          better, but outlier
+    t5    g3        e^-0.1   0.1   MISS_LOSS          selected (student
+                                                      missed g3), margin
+                                                      MISS_LOSS - 0.1
+    t6    g2        0.2      -     -                  below score_thr 0.3
+
+    Matched l_T = 0.1, 0.1, 1.1, 0.1: mean 0.35, population std
+    sqrt((3 * 0.25^2 + 0.75^2) / 4) = 0.433, limit 0.783 < 1.1.
+    Counts: 6 candidates, 2 selected, 1 outlier, 2 false positives.
+    """
+    e = math.exp
+    gt = [[[8, 8, 40, 40], [44, 8, 60, 56]], [[16, 16, 48, 48],
+                                              [0, 40, 24, 64]]]
+    teacher = [
+        _instances(gt[0] + [[0, 48, 8, 56], gt[0][0]],
+                   [e(-0.1), e(-0.1), 0.95, 0.95], [0, 1, 0, 1], rotated),
+        _instances(gt[1] + [gt[1][0]], [e(-1.1), e(-0.1), 0.2], [0, 1, 0],
+                   rotated),
+    ]
+    student = [
+        _instances(gt[0], [e(-2), e(-0.05)], [0, 1], rotated),
+        _instances([], [], [], rotated),
+    ]
+    gt_boxes = [teacher[0].bboxes[:2].clone(), teacher[1].bboxes[:2].clone()]
+    gt_labels = [torch.tensor([0, 1]), torch.tensor([0, 1])]
+    return teacher, student, gt_boxes, gt_labels
+
+
+def _feats(seed=0, channels=4, value=None, grad=True):
+    gen = torch.Generator().manual_seed(seed)
+    feats = []
+    for size in SIZES:
+        feat = torch.randn(2, channels, size, size, generator=gen)
+        if value is not None:
+            feat = torch.full_like(feat, value)
+        feats.append(feat.requires_grad_(grad))
+    return feats
+
+
+def _logged(hub):
+    keys = ('candidates', 'selected', 'outliers', 'false_positives')
+    return [hub.get_scalar(f'train/isd_{k}').current() for k in keys]
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_selection_counts_and_weights(hub, rotated):
+    teacher, student, gt_boxes, gt_labels = _crafted(rotated)
+    loss = InstanceSelectionDistillLoss(**UNIT)
+    cands, sel = loss.select(teacher, student, gt_boxes, gt_labels, 0.)
+    assert [len(c) for c in cands] == [4, 2]  # t6 is below score_thr
+    assert sel.selected.tolist() == [True, False, False, False, False, True]
+    assert sel.outlier.tolist() == [False] * 4 + [True, False]
+    assert sel.false_positive.tolist() == [
+        False, False, True, True, False, False
+    ]
+    # Batch-flat GT indices: image 1's GT start at 2.
+    assert sel.matched_gt.tolist() == [0, 1, -1, -1, 2, 3]
+    total = 1.9 + MISS_LOSS - 0.1
+    torch.testing.assert_close(
+        sel.weights[sel.selected],
+        torch.tensor([1.9, MISS_LOSS - 0.1]) / total,
+        atol=1e-5,
+        rtol=1e-5)
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_known_values_and_logging(hub, rotated):
+    # Teacher 1 everywhere, student 0: every pooled cell differs by 1, so
+    # feat = sum_i w_i * 1 = 1.  Pooled teacher vectors are all ones (cosine
+    # 1 between every pair); zero student vectors normalise to 0 (cosine
+    # 0): relation = mean((0 - 1)^2) = 1.  Weights 2, 3 and loss_weight
+    # 0.5 scale the terms to 1.0 and 1.5.
+    teacher, student, gt_boxes, gt_labels = _crafted(rotated)
+    loss = MODELS.build(
+        dict(
+            type='dkd_mm.InstanceSelectionDistillLoss',
+            feat_weight=2.,
+            relation_weight=3.,
+            loss_weight=0.5,
+            **UNIT))
+    out = loss(
+        _feats(value=0.), _feats(value=1., grad=False), teacher, student,
+        gt_boxes, gt_labels, INPUT, 0.)
+    torch.testing.assert_close(out['feat'], torch.tensor(1.0))
+    torch.testing.assert_close(out['relation'], torch.tensor(1.5))
+    assert _logged(hub) == [6, 2, 1, 2]
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_gradients_reach_student_never_teacher(hub, rotated):
+    teacher, student, gt_boxes, gt_labels = _crafted(rotated)
+    student_feats = _feats(seed=0)
+    teacher_feats = _feats(seed=1)  # requires_grad, to see any leak
+    out = InstanceSelectionDistillLoss(**UNIT)(student_feats, teacher_feats,
+                                               teacher, student, gt_boxes,
+                                               gt_labels, INPUT, 0.)
+    assert out['feat'] > 0 and out['relation'] > 0
+    assert all(torch.isfinite(v) for v in out.values())
+    (out['feat'] + out['relation']).backward()
+    # Selected boxes are t0 in image 0 and t5 in image 1, both level 0.
+    grad = student_feats[0].grad
+    assert grad[0].abs().sum() > 0 and grad[1].abs().sum() > 0
+    assert all(f.grad is None for f in teacher_feats)
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_nothing_selected_is_zero_with_a_gradient_path(hub, rotated):
+    # No GT in either image: every candidate is a false positive.
+    teacher, student, _, _ = _crafted(rotated)
+    dim = 5 if rotated else 4
+    empty_boxes = [torch.zeros(0, dim), torch.zeros(0, dim)]
+    empty_labels = [torch.zeros(0, dtype=torch.long)] * 2
+    student_feats = _feats()
+    out = InstanceSelectionDistillLoss(**UNIT)(student_feats,
+                                               _feats(seed=1, grad=False),
+                                               teacher, student, empty_boxes,
+                                               empty_labels, INPUT, 0.5)
+    assert out['feat'].item() == 0 and out['relation'].item() == 0
+    (out['feat'] + out['relation']).backward()
+    for feat in student_feats:
+        assert feat.grad is not None
+        assert torch.equal(feat.grad, torch.zeros_like(feat))
+    assert _logged(hub) == [6, 0, 0, 6]
+
+
+def test_teacher_worse_everywhere_selects_nothing(hub):
+    # The student matches every GT exactly with p = 1 (l_S = 0): no teacher
+    # instance can be better.
+    teacher, _, gt_boxes, gt_labels = _crafted(False)
+    student = [
+        InstanceData(bboxes=b, scores=torch.ones(len(b)), labels=lab)
+        for b, lab in zip(gt_boxes, gt_labels)
+    ]
+    out = InstanceSelectionDistillLoss(**UNIT)(_feats(), _feats(seed=1),
+                                               teacher, student, gt_boxes,
+                                               gt_labels, INPUT, 0.)
+    assert out['feat'].item() == 0 and out['relation'].item() == 0
+    assert _logged(hub) == [6, 0, 1, 2]
+
+
+def test_single_selected_has_no_relation_term(hub):
+    # Only image 0 (t0 selected): one instance, weight 1, no pairs.
+    teacher, student, gt_boxes, gt_labels = _crafted(False)
+    out = InstanceSelectionDistillLoss(**UNIT)(
+        [f[:1] for f in _feats(value=0.)],
+        [f[:1] for f in _feats(value=2., grad=False)], teacher[:1],
+        student[:1], gt_boxes[:1], gt_labels[:1], INPUT, 0.)
+    # (0 - 2)^2 = 4 in every pooled cell, weight 1.
+    torch.testing.assert_close(out['feat'], torch.tensor(4.))
+    assert out['relation'].item() == 0
+
+
+def test_score_thr_and_max_per_img_filter_candidates(hub):
+    teacher, student, gt_boxes, gt_labels = _crafted(False)
+    # score_thr 0.1 lets t6 (p = 0.2, on g2 with IoU 1, l = 1.609) in:
+    # 7 candidates; the matched l_T 0.1, 0.1, 1.1, 0.1, 1.609 have mean
+    # 0.602 and std 0.635, limit 1.237: now t6 is the outlier and t4
+    # (1.1 < MISS_LOSS) is kept, so 3 are selected. The outlier test is
+    # relative to the batch.
+    loss = InstanceSelectionDistillLoss(score_thr=0.1, **UNIT)
+    cands, sel = loss.select(teacher, student, gt_boxes, gt_labels, 0.)
+    assert [len(c) for c in cands] == [4, 3]
+    assert sel.selected.tolist() == [
+        True, False, False, False, True, True, False
+    ]
+    assert sel.outlier.tolist() == [False] * 6 + [True]
+    # max_per_img 1 keeps the best-scored candidate of each image: t2
+    # (0.95) or t3 in image 0 (a tie), a false positive either
+    # way; t5 (e^-0.1 = 0.905) in image 1.
+    loss = InstanceSelectionDistillLoss(max_per_img=1, **UNIT)
+    cands, sel = loss.select(teacher, student, gt_boxes, gt_labels, 0.)
+    assert [len(c) for c in cands] == [1, 1]
+    assert cands[0].scores.item() == pytest.approx(0.95)
+    assert cands[1].scores.item() == pytest.approx(math.exp(-0.1))
+    assert sel.false_positive.tolist() == [True, False]
+    assert sel.selected.tolist() == [False, True]
+    # score_thr above every score: no candidate at all.
+    loss = InstanceSelectionDistillLoss(score_thr=0.99, **UNIT)
+    out = loss(_feats(), _feats(seed=1), teacher, student, gt_boxes, gt_labels,
+               INPUT, 0.)
+    assert out['feat'].item() == 0
+    assert _logged(hub) == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_status_shifts_weights_to_hard_boxes(hub, rotated):
+    # One image: a 48 x 48 square (hardness h = 1: aspect 1, not small)
+    # and a 48 x 8 bar (h = 1 + 0.5 log 6 + 0.5 log(32 / sqrt(384))
+    # = 2.1411). The teacher finds both with l_T = 0.5, the student
+    # neither (l_S = MISS_LOSS): equal margins m.  psi = 0: omega = 1, so
+    # weights 1/2, 1/2; psi = 1: omega = h, weights 1 / (1 + h) and
+    # h / (1 + h); psi = 0.5: omega = 1 + (h - 1) / 2.
+    gt = [[8, 8, 56, 56], [8, 56, 56, 64]]
+    teacher = [_instances(gt, [math.exp(-0.5)] * 2, [0, 0], rotated)]
+    student = [_instances([], [], [], rotated)]
+    gt_boxes = [teacher[0].bboxes.clone()]
+    gt_labels = [torch.tensor([0, 0])]
+    hard = 1 + 0.5 * math.log(6) + 0.5 * math.log(32 / math.sqrt(384))
+    loss = InstanceSelectionDistillLoss(use_status=True)
+    for psi, omega in ((0., 1.), (1., hard), (0.5, 1 + (hard - 1) / 2)):
+        _, sel = loss.select(teacher, student, gt_boxes, gt_labels, psi)
+        torch.testing.assert_close(sel.weights,
+                                   torch.tensor([1., omega]) / (1 + omega))
+    # use_status=False ignores psi.
+    _, sel = InstanceSelectionDistillLoss(use_status=False).select(
+        teacher, student, gt_boxes, gt_labels, 1.)
+    torch.testing.assert_close(sel.weights, torch.tensor([0.5, 0.5]))
