@@ -64,6 +64,9 @@ class RobustDOTADataset(DOTADataset):
             size, and unreadable files found) or 'decode' (decode every
             image: slow, also finds truncated files). Defaults to 'header'.
         **kwargs: ``mmengine.dataset.BaseDataset`` arguments.
+
+    Attributes:
+        label_issues (LabelIssues): What the last load skipped, per reason.
     """
 
     METAINFO = dict(DOTADataset.METAINFO, classes=DOTA_V1_CLASSES)

@@ -7,7 +7,9 @@ here.  Each problem gets one reason from :data:`REASONS`:
 Dropped line (the object is left out, the image kept):
 
 * ``malformed``: wrong field count or layout (DOTA: 9 or 10 fields, the
-  9th a class name, not a number; NWPU: ``(x1,y1),(x2,y2),c``).
+  9th a class name, not a number, and a missing 10th, the difficulty, is
+  0 as in the DOTA devkit; NWPU: ``(x1,y1),(x2,y2),c``, corners in either
+  order; a split file: a bad or repeated entry).
 * ``non_numeric``: a coordinate that is not a finite number (``nan`` and
   ``inf`` included), or a difficulty / class id that is not an integer.
 * ``unknown_class``: a class name (DOTA) or id (NWPU, 1..10) that is not in
@@ -26,7 +28,8 @@ Dropped image:
 * ``missing_image``: a label file or split entry without an image.
 * ``corrupt_image``: the image cannot be opened (``check_images='header'``)
   or decoded (``'decode'``), or has no pixels.
-* ``missing_label``: an image that needs a label file and has none.
+* ``missing_label``: an image without its label file (DOTA: an image of
+  the image folder; NWPU: a positive image named in the split).
 * ``unreadable_label``: a label file that is not UTF-8 text.
 * ``duplicate_image``: two images share a stem; the one earliest in
   :data:`IMG_EXTENSIONS` is kept, the other is the one dropped.
@@ -40,7 +43,7 @@ With ``on_bad_label='skip'`` a problem is dropped and counted, and one
 warning per data set lists the counts per reason with the first few
 ``file:line`` cases.  With ``'error'`` the first problem raises
 :class:`BadLabelError` naming the file and line.  Nothing is repaired into
-a different box.
+a different box.  A data set left with no image raises ValueError.
 """
 import logging
 import math
@@ -260,10 +263,16 @@ def hbox_corners(hbox: Sequence[float]) -> List[float]:
     return [x1, y1, x2, y1, x2, y2, x1, y2]
 
 
-def polygon_area(points: np.ndarray) -> float:
-    """Shoelace area of a simple polygon, ``(K, 2)`` points in order."""
-    x, y = np.asarray(points, np.float64).reshape(-1, 2).T
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1) - np.roll(y, 1))))
+def polygon_area(points: Sequence[Sequence[float]]) -> float:
+    """Shoelace area of a simple polygon, ``(K, 2)`` points in order.
+
+    Coordinates are taken relative to the first point, so that large
+    scenes (20000 px) keep sub-pixel precision in float64.
+    """
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    x, y = (pts - pts[0]).T.tolist()
+    twice = sum(x[i - 1] * y[i] - x[i] * y[i - 1] for i in range(len(x)))
+    return abs(twice) / 2
 
 
 def check_box(coords: Sequence[float],
@@ -278,24 +287,27 @@ def check_box(coords: Sequence[float],
     Raises:
         InputIssue: 'degenerate' or 'outside'.
     """
-    points = np.asarray(coords, np.float64).reshape(-1, 2)
-    distinct = len(np.unique(points, axis=0))
+    xs, ys = [float(v) for v in coords[::2]], [float(v) for v in coords[1::2]]
+    points = list(zip(xs, ys))
+    distinct = len(set(points))
     if distinct < 3:
         raise InputIssue('degenerate', f'{distinct} distinct corners')
-    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2)
+    order = cv2.convexHull(
+        np.array(points, np.float32), returnPoints=False).ravel()
+    hull = [points[i] for i in order]
     area = polygon_area(hull)
     if area < MIN_BOX_AREA:
         raise InputIssue('degenerate', f'area {area:.3g} px^2')
     if img_hw is None:
         return
     h, w = img_hw
-    (xmin, ymin), (xmax, ymax) = points.min(0), points.max(0)
-    if xmin >= 0 and ymin >= 0 and xmax <= w and ymax <= h:
+    if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= w and max(ys) <= h:
         return
-    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     visible = 0.0
-    if xmax > 0 and ymax > 0 and xmin < w and ymin < h:
-        visible = float(cv2.intersectConvexConvex(hull, rect)[0])
+    if max(xs) > 0 and max(ys) > 0 and min(xs) < w and min(ys) < h:
+        rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        visible = float(
+            cv2.intersectConvexConvex(np.array(hull, np.float32), rect)[0])
     if visible < MIN_BOX_AREA:
         raise InputIssue(
             'outside', f'{visible:.3g} px^2 of the box inside the '
@@ -323,18 +335,18 @@ def list_images(folder: str,
             found.setdefault(stem, []).append(name)
     images = {}
     for stem in sorted(found):
-        names = sorted(
-            found[stem],
-            key=lambda n:
-            (IMG_EXTENSIONS.index(osp.splitext(n)[1].lower()), n))
-        images[stem] = names[0]
-        for other in names[1:]:
-            if issues is not None:
-                issues.add(
-                    'duplicate_image',
-                    osp.join(folder, other),
-                    detail=f'{names[0]} has the same stem')
+        first, *others = sorted(found[stem], key=_extension_rank)
+        images[stem] = first
+        for other in others if issues is not None else ():
+            issues.add(
+                'duplicate_image',
+                osp.join(folder, other),
+                detail=f'{first} has the same stem')
     return images
+
+
+def _extension_rank(name: str) -> Tuple[int, str]:
+    return IMG_EXTENSIONS.index(osp.splitext(name)[1].lower()), name
 
 
 def read_image_size(path: str,

@@ -104,6 +104,9 @@ class NWPUVHR10Dataset(BaseDetDataset):
         check_images (str): 'header' or 'decode' (see
             ``label_checks.read_image_size``). Defaults to 'header'.
         **kwargs: ``mmdet.datasets.BaseDetDataset`` arguments.
+
+    Attributes:
+        label_issues (LabelIssues): What the last load skipped, per reason.
     """
 
     METAINFO = dict(classes=NWPU_CLASSES, palette=NWPU_PALETTE)

@@ -61,8 +61,12 @@ def test_loss_keys_gradients_and_frozen_teacher(teacher_ckpt):
     student_grads = [p.grad for p in model.student.parameters()]
     assert any(g is not None and g.abs().sum() > 0 for g in student_grads)
     assert all(p.grad is None for p in model.teacher.parameters())
-    # Same neck widths here, so the adapters are identities.
-    assert all(isinstance(a, torch.nn.Identity) for a in model.adapters)
+    # Student neck 64 channels, teacher 128: one 1x1 adapter per level.
+    assert len(model.adapters) == 5
+    assert all(
+        isinstance(a, torch.nn.Conv2d) and a.in_channels == 64
+        and a.out_channels == 128 for a in model.adapters)
+    assert all(a.weight.grad.abs().sum() > 0 for a in model.adapters)
 
     optim = torch.optim.SGD(model.parameters(), lr=0.1)
     optim.step()
@@ -71,20 +75,21 @@ def test_loss_keys_gradients_and_frozen_teacher(teacher_ckpt):
 
 
 def test_fitnet_only_reaches_student_neck_and_adapter():
-    cfg = _cfg()
-    cfg.student.neck.out_channels = 64
-    cfg.student.bbox_head.in_channels = 64
-    cfg.student.bbox_head.feat_channels = 64
-    model = MODELS.build(cfg)
-    assert isinstance(model.adapters[0], torch.nn.Conv2d)
-    assert model.adapters[0].in_channels == 64
-    assert model.adapters[0].out_channels == 256
+    model = MODELS.build(_cfg())
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     losses['loss_fitnet'].backward()
     assert model.adapters[0].weight.grad.abs().sum() > 0
     assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
     assert model.student.bbox_head.retina_cls.weight.grad is None
+
+
+def test_equal_widths_need_no_adapter():
+    cfg = _cfg()
+    cfg.student.neck.out_channels = 128
+    cfg.student.bbox_head.in_channels = 128
+    model = MODELS.build(cfg)
+    assert all(isinstance(a, torch.nn.Identity) for a in model.adapters)
 
 
 def test_predict_is_the_students():

@@ -40,7 +40,7 @@ synthetic_train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
-        type='DOTADataset',
+        type='dkd_mm.RobustDOTADataset',
         metainfo=synthetic_metainfo,
         data_root=synthetic_data_root,
         ann_file='train/annfiles/',
@@ -56,7 +56,7 @@ synthetic_val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='DOTADataset',
+        type='dkd_mm.RobustDOTADataset',
         metainfo=synthetic_metainfo,
         data_root=synthetic_data_root,
         ann_file='val/annfiles/',

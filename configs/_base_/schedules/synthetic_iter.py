@@ -8,7 +8,7 @@ synthetic_train_cfg = dict(
     max_iters=synthetic_max_iters,
     val_interval=synthetic_max_iters)
 synthetic_param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(
         type='MultiStepLR',
         by_epoch=False,

@@ -2,7 +2,8 @@
 
 Textured JPEG images with filled rectangles, one colour and aspect ratio per
 class (all 10 appear when there are 4 or more positives), for tests and
-demos; not a substitute for the real data::
+demos; not a substitute for the real data.  Files of the same name in OUT
+are replaced, others left alone::
 
     OUT/positive image set/001.jpg ...  OUT/negative image set/001.jpg ...
     OUT/ground truth/001.txt ...        # '(x1,y1),(x2,y2),c', blank line
