@@ -34,8 +34,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic_dota')
     parser.add_argument('--split', default='default',
                         help='synthetic data preset')
-    parser.add_argument('--teacher-iters', type=int, default=300)
-    parser.add_argument('--student-iters', type=int, default=200)
+    parser.add_argument('--teacher-iters', type=int, default=200)
+    parser.add_argument('--student-iters', type=int, default=150)
     parser.add_argument('--dkd-config', default=DKD)
     parser.add_argument(
         '--quick',
@@ -54,8 +54,9 @@ def run(cmd: list, log: str) -> None:
             text=True)
         for line in proc.stdout:
             f.write(line)
-            if any(k in line for k in ('Iter(', 'mAP', 'Error', 'error',
-                                       'Traceback', 'wrote', 'images')):
+            if any(k in line for k in ('Iter(', 'mAP  ', '| mAP', 'Error:',
+                                       'Traceback', 'Wrote ', 'train: ',
+                                       'val: ', 'Skipped')):
                 print('  ' + line.rstrip()[-150:], flush=True)
         if proc.wait() != 0:
             raise SystemExit(f'stage failed ({proc.returncode}); see {log}')

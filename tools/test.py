@@ -3,8 +3,9 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 
-A distiller checkpoint is tested with the distiller config (the student
-predicts); a student checkpoint written by
+With a distiller config the student is tested alone (its weights are taken
+from the distiller checkpoint; the teacher is neither built nor loaded).  A
+student checkpoint written by
 tools/model_converters/extract_student.py is tested with the student's own
 config, here or with mmrotate's/mmdet's own tools/test.py.
 """
@@ -21,7 +22,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from dkd_mm.distillers.builder import load_config  # noqa: E402
 from dkd_mm.engine.launch import prepare_distributed  # noqa: E402
+from dkd_mm.utils import extract_student  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,6 +52,18 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def student_only(cfg: Config, checkpoint: str) -> tuple:
+    """The student's model config and a checkpoint of its weights alone."""
+    student = cfg.model.student
+    if isinstance(student, str):
+        student = load_config(student).model
+    work_dir = cfg.work_dir
+    os.makedirs(work_dir, exist_ok=True)
+    out = osp.join(work_dir, 'student_' + osp.basename(checkpoint))
+    extract_student(checkpoint, out)
+    return student, out
+
+
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -61,6 +76,10 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if str(cfg.model.get('type', '')).endswith('DKDDistiller'):
+        # The student predicts: test it alone, without building or loading
+        # the teacher (run checkpoints do not hold it anyway).
+        cfg.model, cfg.load_from = student_only(cfg, args.checkpoint)
     prepare_distributed(cfg)
 
     runner = Runner.from_cfg(cfg)

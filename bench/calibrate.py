@@ -1,0 +1,72 @@
+"""Distillation terms at initialisation, against the student's detection
+loss, on the embedded data (the calibration table of docs/method.md).
+
+    python bench/calibrate.py CONFIG --teacher-ckpt PATH [--batches 5]
+
+Builds the distiller of CONFIG (a fresh student, the trained teacher), runs
+its ``loss`` on a few training batches without updating anything and prints,
+per term, the mean value and its ratio to the student's detection loss
+(``loss_cls + loss_bbox``, or all non-distillation ``loss*`` terms).
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import dkd_mm  # noqa: E402,F401
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--teacher-ckpt', required=True)
+    parser.add_argument('--batches', type=int, default=5)
+    parser.add_argument('--data-root', default='data/synthetic_dota/')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    cfg = Config.fromfile(args.config)
+    cfg.model.teacher_ckpt = args.teacher_ckpt
+    cfg.train_dataloader.dataset.data_root = args.data_root
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    DefaultScope.get_instance('calibrate', scope_name=cfg.default_scope)
+    from dkd_mm.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.train()
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    sums: dict = {}
+    for i, batch in enumerate(loader):
+        if i == args.batches:
+            break
+        data = model.data_preprocessor(batch, True)
+        with torch.no_grad():
+            losses = model.loss(data['inputs'], data['data_samples'])
+        for key, value in losses.items():
+            value = sum(value) if isinstance(value, list) else value
+            sums[key] = sums.get(key, 0.0) + float(value) / args.batches
+    distill = {
+        k: v
+        for k, v in sums.items() if k.startswith(_distill_keys(model))
+    }
+    det = sum(v for k, v in sums.items() if k not in distill)
+    print(f'| term | value at init | ratio to detection loss ({det:.3f}) |')
+    print('|---|---|---|')
+    for key, value in sorted(sums.items()):
+        print(f'| {key} | {value:.4f} | {value / det:.3f} |')
+
+
+def _distill_keys(model) -> tuple:
+    """Keys produced by distillation losses: prefixed by their config name."""
+    return tuple(model.distill_losses.keys())
+
+
+if __name__ == '__main__':
+    main()

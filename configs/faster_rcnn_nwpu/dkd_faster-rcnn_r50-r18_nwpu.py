@@ -1,0 +1,23 @@
+# DKD (GD + ISD + TSA): the ResNet-50 Faster R-CNN teacher teaches the
+# ResNet-18 student on NWPU VHR-10.  ISD's teacher instances come from the
+# teacher's own predict path (RPN proposals, then the RoI head).  Train the
+# teacher first:
+#   python tools/train.py configs/faster_rcnn_nwpu/faster-rcnn_r50_fpn_nwpu.py
+# Swap the student by inheriting this file and overriding `model.student`.
+_base_ = ['./faster-rcnn_r18_fpn_tsa_nwpu.py']
+
+teacher_ckpt = 'work_dirs/faster-rcnn_r50_fpn_nwpu/epoch_12.pth'
+
+model = dict(
+    _delete_=True,
+    type='dkd_mm.DKDDistiller',
+    student={{_base_.model}},
+    teacher='{{fileDirname}}/faster-rcnn_r50_fpn_nwpu.py',
+    teacher_ckpt=teacher_ckpt,
+    distill_losses=dict(
+        loss_gd=dict(type='DynamicGlobalDistillLoss'),
+        loss_isd=dict(type='InstanceSelectionDistillLoss')))
+
+custom_hooks = [
+    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=500)
+]

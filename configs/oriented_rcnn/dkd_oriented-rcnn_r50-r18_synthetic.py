@@ -1,0 +1,23 @@
+# DKD (GD + ISD + TSA): the ResNet-50 Oriented R-CNN teacher teaches the
+# ResNet-18 student.  ISD's teacher instances come from the teacher's own
+# predict path (oriented RPN proposals, then the RoI head).  Train the
+# teacher first:
+#   python tools/train.py configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py
+# Swap the student by inheriting this file and overriding `model.student`.
+_base_ = ['./oriented-rcnn_r18_fpn_tsa_synthetic.py']
+
+teacher_ckpt = 'work_dirs/oriented-rcnn_r50_fpn_synthetic/iter_600.pth'
+
+model = dict(
+    _delete_=True,
+    type='dkd_mm.DKDDistiller',
+    student={{_base_.model}},
+    teacher='{{fileDirname}}/oriented-rcnn_r50_fpn_synthetic.py',
+    teacher_ckpt=teacher_ckpt,
+    distill_losses=dict(
+        loss_gd=dict(type='DynamicGlobalDistillLoss'),
+        loss_isd=dict(type='InstanceSelectionDistillLoss')))
+
+custom_hooks = [
+    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=50)
+]

@@ -1,0 +1,36 @@
+# Teacher: mmrotate's Oriented R-CNN (le90, ResNet-50 FPN), trained from
+# scratch on the embedded synthetic DOTA data.  As for the rotated RetinaNet
+# teacher, only what must change is changed: data, classes, schedule, no
+# ImageNet init, and a 128-channel neck (5 classes at 256 px); proposal
+# counts at test time are sized for a CPU (ISD runs this predict path for
+# teacher and student at every training step).
+_base_ = [
+    'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py',
+    '../_base_/datasets/synthetic_dota.py',
+    '../_base_/schedules/synthetic_iter.py',
+]
+custom_imports = dict(imports=['dkd_mm'], allow_failed_imports=False)
+
+model = dict(
+    # From scratch: train every stage and let BN statistics move.
+    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
+    neck=dict(out_channels=128),
+    rpn_head=dict(in_channels=128, feat_channels=128),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=128),
+        bbox_head=dict(num_classes=5, in_channels=128)),
+    test_cfg=dict(
+        rpn=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(max_per_img=200)))
+
+train_dataloader = {{_base_.synthetic_train_dataloader}}
+val_dataloader = {{_base_.synthetic_val_dataloader}}
+test_dataloader = val_dataloader
+val_evaluator = {{_base_.synthetic_val_evaluator}}
+test_evaluator = val_evaluator
+
+train_cfg = {{_base_.synthetic_train_cfg}}
+param_scheduler = {{_base_.synthetic_param_scheduler}}
+optim_wrapper = {{_base_.synthetic_optim_wrapper}}
+default_hooks = {{_base_.synthetic_default_hooks}}
+log_processor = {{_base_.synthetic_log_processor}}

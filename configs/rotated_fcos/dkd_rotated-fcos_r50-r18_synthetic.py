@@ -1,0 +1,25 @@
+# DKD (GD + ISD + TSA): the ResNet-50 rotated FCOS teacher teaches the
+# ResNet-18 student; CPU-capable GWD box loss inside TSA (see the teacher's
+# note).  ISD's teacher instances come from the teacher's own predict path
+# (the FCOS head's points, centerness and rotated NMS).  Train the teacher
+# first:
+#   python tools/train.py configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py
+# With CUDA, dkd_rotated-fcos_r50-r18_synthetic_cuda.py keeps upstream's
+# RotatedIoULoss.  Swap the student by overriding `model.student`.
+_base_ = ['./rotated-fcos_r18_fpn_tsa_synthetic.py']
+
+teacher_ckpt = 'work_dirs/rotated-fcos_r50_fpn_synthetic/iter_600.pth'
+
+model = dict(
+    _delete_=True,
+    type='dkd_mm.DKDDistiller',
+    student={{_base_.model}},
+    teacher='{{fileDirname}}/rotated-fcos_r50_fpn_synthetic.py',
+    teacher_ckpt=teacher_ckpt,
+    distill_losses=dict(
+        loss_gd=dict(type='DynamicGlobalDistillLoss'),
+        loss_isd=dict(type='InstanceSelectionDistillLoss')))
+
+custom_hooks = [
+    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=50)
+]

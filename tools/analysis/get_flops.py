@@ -1,0 +1,127 @@
+"""Parameters and FLOPs of detectors, as mmdet's/mmrotate's get_flops.py.
+
+    python tools/analysis/get_flops.py CONFIG [CONFIG ...] \\
+        [--shape 1024 [1024]] [--size-divisor 32] [--cfg-options k=v ...]
+
+For a ``DKDDistiller`` config the student and the teacher are reported
+separately (the distiller's adapters are training-only).  The input is one
+``(3, H, W)`` image, padded to ``--size-divisor`` as the data preprocessor
+pads; the forward is the detector's ``mode='tensor'`` path (backbone, neck,
+head), so post-processing (NMS) is not counted.  Counted by
+``mmengine.analysis`` (fvcore-style: one fused multiply-add is one FLOP);
+ops it does not know are skipped and listed in its warnings.
+"""
+import argparse
+import math
+import os.path as osp
+import sys
+from functools import partial
+from typing import List, Optional, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+import dkd_mm  # noqa: E402,F401  (compat shims and registration)
+import torch  # noqa: E402
+from mmdet.structures import DetDataSample  # noqa: E402
+from mmengine.analysis import get_model_complexity_info  # noqa: E402
+from mmengine.analysis.print_helper import _format_size  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from torch import nn  # noqa: E402
+
+from dkd_mm.distillers.builder import build_model, model_config  # noqa
+
+Detector = Tuple[str, ConfigDict, Optional[str]]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Detector params, FLOPs')
+    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument(
+        '--shape', type=int, nargs='+', default=[1024, 1024],
+        help='input size: H W, or one size for both')
+    parser.add_argument(
+        '--size-divisor', type=int, default=32,
+        help='pad H and W to a multiple of it; -1: no padding')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    if len(args.shape) not in (1, 2):
+        parser.error('--shape takes 1 or 2 values')
+    return args
+
+
+def detector_configs(cfg: Config) -> List[Detector]:
+    """``(role, model config, scope)`` of each detector of a config: the
+    model itself, or a distiller's student and teacher."""
+    scope = cfg.get('default_scope')
+    model = cfg.model
+    if not str(model.get('type', '')).endswith('DKDDistiller'):
+        return [('model', model, scope)]
+    teacher, teacher_scope = model_config(model.teacher, 'teacher')
+    student, student_scope = model_config(model.student, 'student')
+    return [('student', student, student_scope or scope),
+            ('teacher', teacher, teacher_scope or scope)]
+
+
+def padded_shape(shape: List[int], divisor: int) -> Tuple[int, int]:
+    """``(H, W)`` of ``--shape``, padded up to ``divisor``."""
+    h, w = (shape * 2)[:2]
+    if divisor > 0:
+        h, w = (math.ceil(v / divisor) * divisor for v in (h, w))
+    return h, w
+
+
+def complexity(model: nn.Module, hw: Tuple[int, int]) -> dict:
+    """FLOPs and parameters of one forward of ``model`` on an ``hw`` image.
+
+    Returns:
+        dict: ``flops`` and ``params`` (ints) as mmengine counts them.
+    """
+    h, w = hw
+    meta = dict(
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        pad_shape=(h, w),
+        batch_input_shape=(h, w),
+        scale_factor=(1.0, 1.0))
+    samples = [DetDataSample(metainfo=meta)]
+    model.eval()
+    forward = model.forward
+    model.forward = partial(forward, data_samples=samples, mode='tensor')
+    try:
+        with torch.no_grad():
+            out = get_model_complexity_info(
+                model,
+                inputs=(torch.rand(1, 3, h, w), ),
+                show_table=False,
+                show_arch=False)
+    finally:
+        model.forward = forward
+    return dict(flops=int(out['flops']), params=int(out['params']))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    hw = padded_shape(args.shape, args.size_divisor)
+    rows = []
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        if args.cfg_options is not None:
+            cfg.merge_from_dict(args.cfg_options)
+        for role, model_cfg, scope in detector_configs(cfg):
+            model = build_model(model_cfg, scope)
+            result = complexity(model, hw)
+            rows.append((osp.basename(path), role, result))
+    line = '=' * 72
+    asked = tuple((args.shape * 2)[:2])
+    padded = f' (padded from {asked})' if asked != hw else ''
+    print(f'{line}\nInput shape: (3, {hw[0]}, {hw[1]}){padded}')
+    for name, role, result in rows:
+        print(f'{name} [{role}]: Flops: {_format_size(result["flops"])} '
+              f'Params: {_format_size(result["params"])}')
+    print(f'{line}\nFLOPs count the backbone, neck and head (no NMS); '
+          'check unsupported-op warnings before quoting them.')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,205 @@
+"""Split large DOTA images into patches, as mmrotate's img_split.py does.
+
+    python tools/data/dota/split.py --base-json \\
+        tools/data/dota/split_configs/ss_trainval.json
+    python tools/data/dota/split.py --img-dirs data/DOTA/train/images \\
+        --ann-dirs data/DOTA/train/labelTxt --save-dir data/split/train \\
+        --sizes 1024 --gaps 200 --rates 0.5 1.0 1.5 [--nproc 8]
+
+Writes ``SAVE_DIR/images/<img_id>__<size>__<x>___<y>.png`` and
+``SAVE_DIR/annfiles/<same>.txt`` (the rules are in
+:mod:`dkd_mm.datasets.dota_split`).  ``--base-json`` takes mmrotate's split
+json files (``tools/data/dota/split_configs/{ss,ms}_{trainval,test}.json``
+are copies with DOTA under ``data/DOTA``); flags on the command line win.
+
+Resuming: ``SAVE_DIR/split_settings.json`` records the settings and
+``SAVE_DIR/split_done.jsonl`` gets one line per image, written only after
+all its patches are on disk.  A rerun into the same folder splits only the
+images without a line, or with a patch file missing (a run killed in the
+middle of an image redoes that image).  A rerun with other settings stops
+with an error instead of mixing two splits.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+from functools import partial
+from multiprocessing import Pool
+from typing import Dict, Iterator, List, Optional, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__))))))
+
+from mmengine.utils import ProgressBar  # noqa: E402
+
+from dkd_mm.datasets.dota_split import (SplitResult,  # noqa: E402
+                                        SplitSettings, split_image)
+from dkd_mm.datasets.label_checks import LabelIssues, list_images  # noqa
+
+SETTINGS_FILE = 'split_settings.json'
+DONE_FILE = 'split_done.jsonl'
+Job = Tuple[str, Optional[str]]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Split DOTA images')
+    add = parser.add_argument
+    add('--base-json', help='mmrotate split json; its keys set defaults')
+    add('--img-dirs', nargs='+', help='folders of original images')
+    add('--ann-dirs', nargs='+', help='their label folders (none: test set)')
+    add('--save-dir', help='output folder (images/, annfiles/)')
+    add('--sizes', nargs='+', type=int, default=[1024])
+    add('--gaps', nargs='+', type=int, default=[200])
+    add('--rates', nargs='+', type=float, default=[1.0])
+    add('--img-rate-thr', type=float, default=0.6)
+    add('--iof-thr', type=float, default=0.7)
+    add('--no-padding', action='store_true')
+    add('--padding-value', nargs='+', type=int, default=[104, 116, 124])
+    add('--save-ext', default='.png')
+    add('--nproc', type=int, default=os.cpu_count() or 1)
+    add('--on-bad-label', choices=['skip', 'error'], default='skip')
+    args = parser.parse_args(argv)
+    if args.base_json is not None:
+        with open(args.base_json) as f:
+            preset = json.load(f)
+        for action in parser._actions:
+            if action.dest in preset and action.dest != 'nproc':
+                action.default = preset[action.dest]
+        args = parser.parse_args(argv)
+    if not args.img_dirs or not args.save_dir:
+        parser.error('--img-dirs and --save-dir are needed (or --base-json)')
+    if args.ann_dirs is not None and len(args.ann_dirs) != len(args.img_dirs):
+        parser.error('one --ann-dirs entry per --img-dirs entry')
+    return args
+
+
+def collect_jobs(img_dirs: List[str], ann_dirs: Optional[List[str]],
+                 issues: LabelIssues) -> List[Job]:
+    """``(image, label file or None)`` of every image, by ``img_id``."""
+    jobs: Dict[str, Job] = {}
+    for i, img_dir in enumerate(img_dirs):
+        for stem, name in list_images(img_dir, issues).items():
+            if stem in jobs:
+                raise ValueError(f'image id {stem!r} is in two folders: '
+                                 f'{jobs[stem][0]} and {img_dir}')
+            ann = None if ann_dirs is None else osp.join(
+                ann_dirs[i], stem + '.txt')
+            jobs[stem] = (osp.join(img_dir, name), ann)
+    return [jobs[k] for k in sorted(jobs)]
+
+
+def check_settings(save_dir: str, state: dict) -> None:
+    """Record the settings of a new split; refuse to resume another."""
+    path = osp.join(save_dir, SETTINGS_FILE)
+    if osp.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old != state:
+            diff = {k: (old.get(k), v) for k, v in state.items()
+                    if old.get(k) != v}
+            raise SystemExit(f'{save_dir} holds a split with other settings '
+                             f'(recorded, now): {diff}; pick a new '
+                             '--save-dir or delete that one')
+        return
+    with open(path, 'w') as f:
+        json.dump(state, f, indent=2)
+
+
+def finished_images(save_dir: str, save_ext: str) -> Dict[str, List[str]]:
+    """Images of the done log whose patch files all exist."""
+    path = osp.join(save_dir, DONE_FILE)
+    done: Dict[str, List[str]] = {}
+    if not osp.isfile(path):
+        return done
+    with open(path) as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut by a kill
+                continue
+            done[entry['img_id']] = entry['patches']
+    return {
+        img_id: patches
+        for img_id, patches in done.items() if all(
+            osp.isfile(osp.join(save_dir, 'images', p + save_ext))
+            and osp.isfile(osp.join(save_dir, 'annfiles', p + '.txt'))
+            for p in patches)
+    }
+
+
+def _run_job(job: Job, save_dir: str, settings: SplitSettings,
+             on_bad_label: str) -> SplitResult:
+    return split_image(job[0], job[1], save_dir, settings, on_bad_label)
+
+
+def run_jobs(jobs: List[Job], nproc: int, **kwargs) -> Iterator[SplitResult]:
+    """Split ``jobs`` on ``nproc`` processes, yielding as each finishes."""
+    worker = partial(_run_job, **kwargs)
+    if nproc <= 1 or len(jobs) <= 1:
+        yield from map(worker, jobs)
+        return
+    with Pool(min(nproc, len(jobs))) as pool:
+        yield from pool.imap_unordered(worker, jobs)
+
+
+def merge_issues(total: LabelIssues, part: LabelIssues) -> None:
+    """Add the counts and first cases of ``part`` to ``total``."""
+    total.counts.update(part.counts)
+    for reason, cases in part.examples.items():
+        kept = total.examples.setdefault(reason, [])
+        kept.extend(cases[:max(0, total.max_examples - len(kept))])
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    settings = SplitSettings(
+        sizes=args.sizes,
+        gaps=args.gaps,
+        rates=args.rates,
+        img_rate_thr=args.img_rate_thr,
+        iof_thr=args.iof_thr,
+        no_padding=args.no_padding,
+        padding_value=args.padding_value,
+        save_ext=args.save_ext)
+    issues = LabelIssues(args.on_bad_label)
+    jobs = collect_jobs(args.img_dirs, args.ann_dirs, issues)
+    save_dir = args.save_dir
+    for sub in ('images', 'annfiles'):
+        os.makedirs(osp.join(save_dir, sub), exist_ok=True)
+    check_settings(
+        save_dir,
+        dict(settings.to_dict(),
+             img_dirs=[osp.abspath(d) for d in args.img_dirs],
+             ann_dirs=args.ann_dirs and [osp.abspath(d)
+                                         for d in args.ann_dirs]))
+    done = finished_images(save_dir, settings.save_ext)
+    todo = [j for j in jobs if osp.splitext(osp.basename(j[0]))[0]
+            not in done]
+    print(f'{len(jobs)} images: {len(jobs) - len(todo)} already split, '
+          f'{len(todo)} to split into {save_dir} '
+          f'(windows {settings.window_sizes()}, nproc {args.nproc})')
+    start, num_patches, num_kept = time.time(), 0, len(jobs) - len(todo)
+    progress = ProgressBar(len(todo)) if todo else None
+    with open(osp.join(save_dir, DONE_FILE), 'a') as log:
+        for result in run_jobs(todo, args.nproc, save_dir=save_dir,
+                               settings=settings,
+                               on_bad_label=args.on_bad_label):
+            merge_issues(issues, result.issues)
+            if result.patches:
+                log.write(json.dumps(dict(img_id=result.img_id,
+                                          objects=result.num_objects,
+                                          patches=result.patches)) + '\n')
+                log.flush()
+                os.fsync(log.fileno())
+                num_patches += len(result.patches)
+                num_kept += 1
+            progress.update()
+    print(f'\nSplit {len(todo)} images into {num_patches} patches in '
+          f'{time.time() - start:.1f} s')
+    issues.report(f'split of {args.img_dirs}', num_kept)
+
+
+if __name__ == '__main__':
+    main()
