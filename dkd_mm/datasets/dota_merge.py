@@ -32,9 +32,8 @@ from mmengine.logging import print_log
 from mmrotate.evaluation import eval_rbbox_map
 from mmrotate.structures.bbox import hbox2rbox, qbox2rbox, rbox2qbox
 
-from .dota_split import parse_patch_name
-from .label_checks import (InputIssue, LabelIssues, check_box,
-                           parse_dota_line, read_label_lines)
+from .dota_split import parse_patch_name, read_dota_labels
+from .label_checks import LabelIssues
 
 MergedDets = Dict[str, List[np.ndarray]]
 
@@ -153,8 +152,8 @@ def write_task1(merged: MergedDets,
         with open(path, 'w') as f:
             f.writelines(cls_lines)
     if zip_name is not None:
-        with zipfile.ZipFile(osp.join(out_dir, zip_name), 'w',
-                             zipfile.ZIP_DEFLATED) as archive:
+        zip_path = osp.join(out_dir, zip_name)
+        with zipfile.ZipFile(zip_path, 'w', zipfile.ZIP_DEFLATED) as archive:
             for path in files:
                 archive.write(path, osp.basename(path))
     return files
@@ -178,49 +177,31 @@ def load_full_annotations(ann_dir: str,
         dict[str, dict]: img_id -> ``bboxes`` ``(n, 5)``, ``labels``,
         ``bboxes_ignore``, ``labels_ignore``.
     """
-    cls_map = {c: i for i, c in enumerate(classes)}
     issues = LabelIssues(on_bad_label)
     names = sorted(n for n in os.listdir(ann_dir) if n.endswith('.txt'))
     if not names:
         raise ValueError(f'There is no txt file in {ann_dir}')
     annotations = {}
     for name in names:
-        path = osp.join(ann_dir, name)
-        try:
-            lines = read_label_lines(path)
-        except InputIssue as issue:
-            issues.add_issue(issue, path)
+        # no image here, so no 'outside' rule
+        objs = read_dota_labels(osp.join(ann_dir, name), issues, None, classes)
+        if objs is None:
             continue
-        kept = (([], []), ([], []))  # (boxes, labels): kept, ignored
-        for number, text in lines:
-            try:
-                obj = parse_dota_line(text)
-                if obj is None:
-                    continue
-                if obj.class_name not in cls_map:
-                    raise InputIssue('unknown_class',
-                                     f'class {obj.class_name!r}')
-                check_box(obj.qbox)  # no image here: no 'outside' rule
-            except InputIssue as issue:
-                issues.add_issue(issue, path, number)
-                continue
-            boxes, labels = kept[int(obj.difficulty > diff_thr)]
-            boxes.append(obj.qbox)
-            labels.append(cls_map[obj.class_name])
-        (boxes, labels), (ign_boxes, ign_labels) = kept
+        labels = np.array([classes.index(c) for c in objs.classes], np.int64)
+        ignore = np.array(objs.difficulties, np.int64) > diff_thr
         annotations[osp.splitext(name)[0]] = dict(
-            bboxes=_qboxes_to_rboxes(boxes),
-            labels=np.array(labels, np.int64),
-            bboxes_ignore=_qboxes_to_rboxes(ign_boxes),
-            labels_ignore=np.array(ign_labels, np.int64))
+            bboxes=_qboxes_to_rboxes(objs.polys[~ignore]),
+            labels=labels[~ignore],
+            bboxes_ignore=_qboxes_to_rboxes(objs.polys[ignore]),
+            labels_ignore=labels[ignore])
     issues.report(f'labels in {ann_dir}', len(annotations))
     return annotations
 
 
-def _qboxes_to_rboxes(qboxes: List[List[float]]) -> np.ndarray:
-    if not qboxes:
+def _qboxes_to_rboxes(qboxes: np.ndarray) -> np.ndarray:
+    if len(qboxes) == 0:
         return np.zeros((0, 5), np.float32)
-    return qbox2rbox(torch.tensor(qboxes, dtype=torch.float32)).numpy()
+    return qbox2rbox(torch.from_numpy(qboxes.astype(np.float32))).numpy()
 
 
 def evaluate_merged(merged: MergedDets,

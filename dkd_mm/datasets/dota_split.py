@@ -1,50 +1,53 @@
 """Splitting large DOTA images into patches, as mmrotate's
 ``tools/data/dota/split/img_split.py`` (dev-1.x) does.
 
-The rules mirrored from mmrotate, so that its configs, ``DOTAMetric``
-(``merge_patches=True``) and our merge tool read the output unchanged:
+Mirrored from mmrotate, so that its configs, its ``DOTAMetric``
+(``merge_patches=True``) and :mod:`~dkd_mm.datasets.dota_merge` read the
+output unchanged:
 
-* Windows: for each ``rate``, a window of ``int(size / rate)`` px moved by
-  ``int((size - gap) / rate)`` px; the last window of a row or column is
-  shifted back to end at the image border (an image smaller than the window
-  gets one window at 0).  Windows from every size are pooled and those whose
-  share inside the image is not above ``img_rate_thr`` are dropped; if none
-  passes, the windows of the largest share are kept.  The patch keeps the
-  original resolution (a 0.5 rate gives 2048 px patches; the pipeline's
-  ``Resize`` scales them), so boxes need no scaling when merged.
-* Names: ``<img_id>__<window size>__<x>___<y>``, e.g. ``P0001__1024__0___0``
-  (``__`` between fields, ``___`` between the offsets), so a detection is
-  moved back by ``(x, y)``.
-* Objects: an object goes into a window when the area of the object inside
-  it divided by the object's area (intersection over object, iof) is at
-  least ``iof_thr``.  Its polygon is written whole, translated to patch
-  coordinates, not clipped to the patch.  An object not wholly inside the
-  window (iof < 1) gets difficulty 2, as mmrotate's ``trunc`` flag does.
-* Padding: a window reaching past the image (small images) is padded to the
-  window size with ``padding_value`` (BGR), unless ``no_padding``.
+* Windows: per ``rate``, ``int(size / rate)`` px moved by
+  ``int((size - gap) / rate)`` px, the last of a row or column shifted back
+  to end at the image border (one window at 0 if the image is smaller).
+  Windows of all sizes are pooled; those with no more than
+  ``img_rate_thr`` of their area in the image are dropped (if none passes,
+  those with the largest share are kept).  Patches keep the original
+  resolution (rate 0.5 gives 2048 px patches that the pipeline resizes),
+  so merged boxes need no scaling.
+* Names: ``<img_id>__<window size>__<x>___<y>``, e.g. ``P0001__1024__0___0``.
+* Objects: kept in a window when the share of their area inside it
+  (intersection over object, iof) is at least ``iof_thr``; written whole,
+  translated to patch coordinates, not clipped.  An object not wholly
+  inside gets difficulty 2 (mmrotate's ``trunc``).
+* Padding: windows reaching past the image are padded to the window size
+  with ``padding_value`` (BGR), unless ``no_padding``.
 
-Departures, each where mmrotate fails or guesses: labels are read by the
-rules of :mod:`~dkd_mm.datasets.label_checks` (header lines passed over,
-bad lines dropped and counted, an image without its label file dropped
-instead of split without objects); an object's area is that of the convex
-hull of its corners (a polygon written in crossing order has no proper
-area); "wholly inside" is a test on the corners, not ``iof < 1`` in floats.
+Departures, where mmrotate fails or guesses: labels follow the rules of
+:mod:`~dkd_mm.datasets.label_checks` (headers passed over, bad lines
+dropped and counted, an image without its label file dropped instead of
+split without objects); an object's area is that of its corners' convex
+hull; "wholly inside" tests the corners, where mmrotate's ``iof < 1`` in
+float32 also flags many objects that are inside (decimal coordinates).
 """
 import math
 import os.path as osp
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from shapely.geometry import MultiPoint, box
 
-from .label_checks import (InputIssue, LabelIssues, check_box,
-                           parse_dota_line, read_label_lines)
+from .label_checks import (InputIssue, LabelIssues, check_box, parse_dota_line,
+                           read_label_lines)
 
 SAVE_EXTS = ('.png', '.jpg', '.bmp', '.tif')
 TRUNCATED_DIFFICULTY = 2
+__all__ = [
+    'SplitSettings', 'SplitResult', 'DOTALabels', 'patch_name',
+    'parse_patch_name', 'sliding_windows', 'window_iofs', 'read_dota_labels',
+    'window_label_lines', 'crop_window', 'split_image'
+]
 _PATCH_NAME = re.compile(r'^(.+)__(\d+)__(\d+)___(\d+)$')
 
 
@@ -98,29 +101,34 @@ class SplitSettings:
     img_rate_thr: float = 0.6
     iof_thr: float = 0.7
     no_padding: bool = False
-    padding_value: Tuple[int, ...] = field(default=(104, 116, 124))
+    padding_value: Tuple[int, ...] = (104, 116, 124)
     save_ext: str = '.png'
 
     def __post_init__(self) -> None:
         for name in ('sizes', 'gaps', 'rates', 'padding_value'):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        if len(self.sizes) != len(self.gaps):
-            raise ValueError(f'one gap per size: sizes {self.sizes}, '
-                             f'gaps {self.gaps}')
-        if len(self.sizes) > 1 and len(self.rates) > 1:
-            raise ValueError('several sizes and several rates at once')
-        if any(r <= 0 for r in self.rates):
-            raise ValueError(f'rates must be positive, got {self.rates}')
-        if self.save_ext not in SAVE_EXTS:
-            raise ValueError(f'save_ext must be one of {SAVE_EXTS}')
-        if not 0 <= self.iof_thr <= 1:
-            raise ValueError(f'iof_thr must be in [0, 1], got {self.iof_thr}')
-        if len(self.padding_value) not in (1, 3):
-            raise ValueError('padding_value: 1 or 3 (BGR) values')
-        for size, gap in self.window_sizes():
-            if not 0 <= gap < size:
-                raise ValueError(f'need 0 <= gap < size, got size {size} '
-                                 f'gap {gap} (after the rate)')
+        checks = {
+            'one gap per size':
+            len(self.sizes) == len(self.gaps),
+            'several sizes or several rates, not both':
+            len(self.sizes) == 1 or len(self.rates) == 1,
+            'rates must be positive':
+            min(self.rates) > 0,
+            f'save_ext must be in {SAVE_EXTS}':
+            self.save_ext in SAVE_EXTS,
+            'iof_thr must be in [0, 1]':
+            0 <= self.iof_thr <= 1,
+            'padding_value: 1 or 3 values':
+            len(self.padding_value) in (1, 3),
+        }
+        checks.update({
+            f'need 0 <= gap < size, got {g} and {s} after the rate':
+            0 <= g < s
+            for s, g in self.window_sizes()
+        })
+        for message, ok in checks.items():
+            if not ok:
+                raise ValueError(f'{message}: {self}')
 
     def window_sizes(self) -> List[Tuple[int, int]]:
         """``(size, gap)`` in image pixels, rate by rate as mmrotate."""
@@ -129,8 +137,10 @@ class SplitSettings:
 
     def to_dict(self) -> dict:
         """JSON-ready settings (tuples as lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(self).items()
+        }
 
 
 def _starts(length: int, size: int, step: int) -> List[int]:
@@ -141,7 +151,8 @@ def _starts(length: int, size: int, step: int) -> List[int]:
     return starts
 
 
-def sliding_windows(width: int, height: int,
+def sliding_windows(width: int,
+                    height: int,
                     window_sizes: Sequence[Tuple[int, int]],
                     img_rate_thr: float = 0.6) -> np.ndarray:
     """The windows of an image, ``(N, 4)`` int64 ``x1, y1, x2, y2``.
@@ -170,16 +181,8 @@ def sliding_windows(width: int, height: int,
 
 
 def window_iofs(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """Intersection over object of polygons in windows.
-
-    Args:
-        polys (np.ndarray): ``(N, 8)`` corner coordinates.
-        windows (np.ndarray): ``(M, 4)`` ``x1, y1, x2, y2``.
-
-    Returns:
-        np.ndarray: ``(N, M)`` float64, the share of each object's convex
-        hull inside each window.
-    """
+    """``(N, M)`` share of each object's convex hull (``polys``, ``(N, 8)``
+    corners) inside each window (``(M, 4)`` ``x1, y1, x2, y2``)."""
     iofs = np.zeros((len(polys), len(windows)))
     if iofs.size == 0:
         return iofs
@@ -202,17 +205,22 @@ class DOTALabels(NamedTuple):
     difficulties: List[int]
 
 
-def read_dota_labels(path: str, img_hw: Tuple[int, int],
-                     issues: LabelIssues) -> Optional[DOTALabels]:
-    """Objects of an original or split DOTA label file.
-
-    Lines are judged by :mod:`~dkd_mm.datasets.label_checks` (class names
-    are not: the splitter has no class list; the loader judges them).
+def read_dota_labels(
+        path: str,
+        issues: LabelIssues,
+        img_hw: Optional[Tuple[int, int]] = None,
+        classes: Optional[Sequence[str]] = None) -> Optional[DOTALabels]:
+    """Objects of an original or split DOTA label file, its lines judged by
+    :mod:`~dkd_mm.datasets.label_checks`.
 
     Args:
         path (str): The label file.
-        img_hw (tuple[int, int]): Image height and width ('outside' rule).
         issues (LabelIssues): Gets the dropped lines.
+        img_hw (tuple[int, int], optional): Image height and width for the
+            'outside' rule; None skips it. Defaults to None.
+        classes (Sequence[str], optional): Known classes ('unknown_class'
+            rule); None keeps any name (the splitter has no class list).
+            Defaults to None.
 
     Returns:
         DOTALabels | None: None if the file is unreadable (counted).
@@ -222,21 +230,22 @@ def read_dota_labels(path: str, img_hw: Tuple[int, int],
     except InputIssue as issue:
         issues.add_issue(issue, path)
         return None
-    polys, classes, diffs = [], [], []
+    polys, names, diffs = [], [], []
     for number, text in lines:
         try:
             obj = parse_dota_line(text)
             if obj is None:
                 continue
+            if classes is not None and obj.class_name not in classes:
+                raise InputIssue('unknown_class', f'class {obj.class_name!r}')
             check_box(obj.qbox, img_hw)
         except InputIssue as issue:
             issues.add_issue(issue, path, number)
             continue
         polys.append(obj.qbox)
-        classes.append(obj.class_name)
+        names.append(obj.class_name)
         diffs.append(obj.difficulty)
-    return DOTALabels(
-        np.array(polys, np.float64).reshape(-1, 8), classes, diffs)
+    return DOTALabels(np.array(polys, np.float64).reshape(-1, 8), names, diffs)
 
 
 def _fmt(value: float) -> str:
@@ -260,7 +269,7 @@ def window_label_lines(labels: DOTALabels, window: Sequence[int],
         poly = labels.polys[i].copy()
         xs, ys = poly[0::2], poly[1::2]
         inside = (xs.min() >= x1 and xs.max() <= x2 and ys.min() >= y1
-                  and ys.max() <= y2)
+                  and ys.max() <= y2)  # no float iof: corners tested
         poly[0::2] -= x1
         poly[1::2] -= y1
         diff = labels.difficulties[i] if inside else TRUNCATED_DIFFICULTY
@@ -284,8 +293,7 @@ def crop_window(img: np.ndarray, window: Sequence[int],
 
 
 class SplitResult(NamedTuple):
-    """What :func:`split_image` did: the patch names written (empty if
-    the image was dropped), its object count and the problems found."""
+    """Patches written (none if the image was dropped), objects, issues."""
     img_id: str
     patches: List[str]
     num_objects: int
@@ -322,7 +330,7 @@ def split_image(img_path: str,
         if not osp.isfile(ann_path):
             issues.add('missing_label', img_path, detail=f'no {ann_path}')
             return SplitResult(img_id, [], 0, issues)
-        labels = read_dota_labels(ann_path, (height, width), issues)
+        labels = read_dota_labels(ann_path, issues, (height, width))
         if labels is None:
             return SplitResult(img_id, [], 0, issues)
     windows = sliding_windows(width, height, settings.window_sizes(),

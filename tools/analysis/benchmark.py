@@ -22,8 +22,8 @@ import sys
 import time
 from typing import List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import dkd_mm  # noqa: E402,F401  (compat shims and registration)
@@ -35,8 +35,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from torch import nn  # noqa: E402
 
-from dkd_mm.distillers.builder import (build_model,  # noqa: E402
-                                       load_teacher_weights)
+from dkd_mm.distillers.builder import (
+    build_model,  # noqa: E402
+    load_teacher_weights)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -45,8 +46,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', nargs='?', help='checkpoint file')
     parser.add_argument('--num-images', type=int, default=200)
     parser.add_argument('--num-warmup', type=int, default=5)
-    parser.add_argument('--device', default=None,
-                        help="'cpu' or 'cuda' (default: cuda if available)")
+    parser.add_argument(
+        '--device',
+        default=None,
+        help="'cpu' or 'cuda' (default: cuda if available)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 

@@ -17,14 +17,16 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import (DATASETS, VISUALIZERS,  # noqa: E402
-                               init_default_scope)
+from mmengine.registry import (
+    DATASETS,
+    VISUALIZERS,  # noqa: E402
+    init_default_scope)
 from mmengine.utils import ProgressBar  # noqa: E402
 from mmrotate.visualization import RotLocalVisualizer  # noqa: E402
 
@@ -90,8 +92,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             wait_time=args.show_interval,
             out_file=out_file)
         progress.update()
-    print(f'\nDrew {number} images of the {args.stage} set'
-          + (f' into {args.output_dir}' if args.output_dir else ''))
+    print(f'\nDrew {number} images of the {args.stage} set' +
+          (f' into {args.output_dir}' if args.output_dir else ''))
 
 
 if __name__ == '__main__':

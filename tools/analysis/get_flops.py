@@ -18,8 +18,8 @@ import sys
 from functools import partial
 from typing import List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 import torch  # noqa: E402
@@ -38,10 +38,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Detector params, FLOPs')
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument(
-        '--shape', type=int, nargs='+', default=[1024, 1024],
+        '--shape',
+        type=int,
+        nargs='+',
+        default=[1024, 1024],
         help='input size: H W, or one size for both')
     parser.add_argument(
-        '--size-divisor', type=int, default=32,
+        '--size-divisor',
+        type=int,
+        default=32,
         help='pad H and W to a multiple of it; -1: no padding')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)

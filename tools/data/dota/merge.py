@@ -3,7 +3,8 @@ files; optionally evaluate them against the full-image labels.
 
     python tools/test.py CONFIG CKPT --out preds.pkl   # on split patches
     python tools/data/dota/merge.py preds.pkl --out-dir work_dirs/Task1 \\
-        [--config CONFIG | --dataset dota_v15] [--ann-dir data/DOTA/val/labelTxt]
+        [--config CONFIG | --dataset dota_v15] \\
+        [--ann-dir data/DOTA/val/labelTxt]
 
 Writes ``OUT_DIR/Task1_<class>.txt`` (lines ``img_id score x1 y1 ... x4
 y4``) and ``OUT_DIR/Task1.zip`` for the DOTA server.  With ``--ann-dir``
@@ -18,21 +19,18 @@ import os.path as osp
 import sys
 from typing import List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__))))))
+sys.path.insert(
+    0,
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 
 import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
 
-from dkd_mm.datasets.dota import (DOTA_V1_CLASSES,  # noqa: E402
-                                  DOTA_V15_CLASSES)
-from dkd_mm.datasets.dota_merge import (evaluate_merged,  # noqa: E402
-                                        load_full_annotations,
-                                        load_patch_predictions,
-                                        merge_patch_detections, write_task1)
+from dkd_mm.datasets import dota, dota_merge  # noqa: E402
 
-DATASET_CLASSES = dict(dota_v1=DOTA_V1_CLASSES, dota_v15=DOTA_V15_CLASSES)
+DATASET_CLASSES = dict(
+    dota_v1=dota.DOTA_V1_CLASSES, dota_v15=dota.DOTA_V15_CLASSES)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -41,13 +39,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('predictions', help='pickle of tools/test.py --out on patches')
     add('--out-dir', required=True, help='folder for the Task1 files')
     add('--config', help='take the class names from this config')
-    add('--dataset', choices=sorted(DATASET_CLASSES), default='dota_v1',
+    add('--dataset',
+        choices=sorted(DATASET_CLASSES),
+        default='dota_v1',
         help='class names when no --config is given')
     add('--ann-dir', help='full-image label files: evaluate against them')
     add('--nms-iou-thr', type=float, default=0.1, help='rotated NMS IoU')
     add('--iou-thr', type=float, default=0.5, help='IoU of a match (mAP)')
     add('--eval-mode', choices=['11points', 'area'], default='11points')
-    add('--diff-thr', type=int, default=100,
+    add('--diff-thr',
+        type=int,
+        default=100,
         help='ignore labelled objects of a higher difficulty')
     add('--metrics-out', help='write the metrics to this json file')
     add('--nproc', type=int, default=2, help='processes for the mAP')
@@ -74,17 +76,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     classes = classes_of_config(args.config) if args.config else \
         DATASET_CLASSES[args.dataset]
-    patches = load_patch_predictions(args.predictions)
-    merged = merge_patch_detections(patches, len(classes), args.nms_iou_thr)
-    files = write_task1(merged, classes, args.out_dir)
+    patches = dota_merge.load_patch_predictions(args.predictions)
+    merged = dota_merge.merge_patch_detections(patches, len(classes),
+                                               args.nms_iou_thr)
+    files = dota_merge.write_task1(merged, classes, args.out_dir)
     num_dets = sum(len(d) for dets in merged.values() for d in dets)
     print(f'Merged {len(patches)} patches into {len(merged)} images, '
           f'{num_dets} detections; Task1 files in {args.out_dir} '
           f'({len(files)} classes, Task1.zip)')
     if args.ann_dir is None:
         return
-    annotations = load_full_annotations(args.ann_dir, classes, args.diff_thr)
-    mean_ap, results = evaluate_merged(
+    annotations = dota_merge.load_full_annotations(args.ann_dir, classes,
+                                                   args.diff_thr)
+    mean_ap, results = dota_merge.evaluate_merged(
         merged,
         annotations,
         classes,

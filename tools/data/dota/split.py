@@ -10,7 +10,8 @@ Writes ``SAVE_DIR/images/<img_id>__<size>__<x>___<y>.png`` and
 ``SAVE_DIR/annfiles/<same>.txt`` (the rules are in
 :mod:`dkd_mm.datasets.dota_split`).  ``--base-json`` takes mmrotate's split
 json files (``tools/data/dota/split_configs/{ss,ms}_{trainval,test}.json``
-are copies with DOTA under ``data/DOTA``); flags on the command line win.
+are copies with DOTA under ``data/DOTA``); flags on the command line win,
+and a json's ``nproc`` is ignored (all cores unless ``--nproc``).
 
 Resuming: ``SAVE_DIR/split_settings.json`` records the settings and
 ``SAVE_DIR/split_done.jsonl`` gets one line per image, written only after
@@ -29,14 +30,13 @@ from functools import partial
 from multiprocessing import Pool
 from typing import Dict, Iterator, List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__))))))
+sys.path.insert(
+    0,
+    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from dkd_mm.datasets.dota_split import (SplitResult,  # noqa: E402
-                                        SplitSettings, split_image)
-from dkd_mm.datasets.label_checks import LabelIssues, list_images  # noqa
+from dkd_mm.datasets import dota_split, label_checks  # noqa: E402
 
 SETTINGS_FILE = 'split_settings.json'
 DONE_FILE = 'split_done.jsonl'
@@ -76,11 +76,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def collect_jobs(img_dirs: List[str], ann_dirs: Optional[List[str]],
-                 issues: LabelIssues) -> List[Job]:
+                 issues: label_checks.LabelIssues) -> List[Job]:
     """``(image, label file or None)`` of every image, by ``img_id``."""
     jobs: Dict[str, Job] = {}
     for i, img_dir in enumerate(img_dirs):
-        for stem, name in list_images(img_dir, issues).items():
+        for stem, name in label_checks.list_images(img_dir, issues).items():
             if stem in jobs:
                 raise ValueError(f'image id {stem!r} is in two folders: '
                                  f'{jobs[stem][0]} and {img_dir}')
@@ -97,8 +97,10 @@ def check_settings(save_dir: str, state: dict) -> None:
         with open(path) as f:
             old = json.load(f)
         if old != state:
-            diff = {k: (old.get(k), v) for k, v in state.items()
-                    if old.get(k) != v}
+            diff = {
+                k: (old.get(k), v)
+                for k, v in state.items() if old.get(k) != v
+            }
             raise SystemExit(f'{save_dir} holds a split with other settings '
                              f'(recorded, now): {diff}; pick a new '
                              '--save-dir or delete that one')
@@ -107,34 +109,39 @@ def check_settings(save_dir: str, state: dict) -> None:
         json.dump(state, f, indent=2)
 
 
-def finished_images(save_dir: str, save_ext: str) -> Dict[str, List[str]]:
-    """Images of the done log whose patch files all exist."""
+def finished_images(save_dir: str, save_ext: str) -> Dict[str, dict]:
+    """Entries of the done log whose patch files all exist; the log is
+    rewritten with these alone (a line cut by a kill is dropped, so that
+    new lines do not continue it)."""
     path = osp.join(save_dir, DONE_FILE)
-    done: Dict[str, List[str]] = {}
+    done: Dict[str, dict] = {}
     if not osp.isfile(path):
         return done
     with open(path) as f:
         for line in f:
             try:
                 entry = json.loads(line)
-            except ValueError:  # a line cut by a kill
+            except ValueError:
                 continue
-            done[entry['img_id']] = entry['patches']
-    return {
-        img_id: patches
-        for img_id, patches in done.items() if all(
-            osp.isfile(osp.join(save_dir, 'images', p + save_ext))
-            and osp.isfile(osp.join(save_dir, 'annfiles', p + '.txt'))
-            for p in patches)
-    }
+            if all(
+                    osp.isfile(osp.join(save_dir, 'images', p + save_ext))
+                    and osp.isfile(osp.join(save_dir, 'annfiles', p + '.txt'))
+                    for p in entry['patches']):
+                done[entry['img_id']] = entry
+    with open(path + '.tmp', 'w') as f:
+        f.writelines(json.dumps(e) + '\n' for e in done.values())
+    os.replace(path + '.tmp', path)
+    return done
 
 
-def _run_job(job: Job, save_dir: str, settings: SplitSettings,
-             on_bad_label: str) -> SplitResult:
-    return split_image(job[0], job[1], save_dir, settings, on_bad_label)
+def _run_job(job: Job, save_dir: str, settings: dota_split.SplitSettings,
+             on_bad_label: str) -> dota_split.SplitResult:
+    return dota_split.split_image(job[0], job[1], save_dir, settings,
+                                  on_bad_label)
 
 
-def run_jobs(jobs: List[Job], nproc: int, **kwargs) -> Iterator[SplitResult]:
+def run_jobs(jobs: List[Job], nproc: int,
+             **kwargs) -> Iterator[dota_split.SplitResult]:
     """Split ``jobs`` on ``nproc`` processes, yielding as each finishes."""
     worker = partial(_run_job, **kwargs)
     if nproc <= 1 or len(jobs) <= 1:
@@ -144,7 +151,8 @@ def run_jobs(jobs: List[Job], nproc: int, **kwargs) -> Iterator[SplitResult]:
         yield from pool.imap_unordered(worker, jobs)
 
 
-def merge_issues(total: LabelIssues, part: LabelIssues) -> None:
+def merge_issues(total: label_checks.LabelIssues,
+                 part: label_checks.LabelIssues) -> None:
     """Add the counts and first cases of ``part`` to ``total``."""
     total.counts.update(part.counts)
     for reason, cases in part.examples.items():
@@ -154,7 +162,7 @@ def merge_issues(total: LabelIssues, part: LabelIssues) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    settings = SplitSettings(
+    settings = dota_split.SplitSettings(
         sizes=args.sizes,
         gaps=args.gaps,
         rates=args.rates,
@@ -163,34 +171,40 @@ def main(argv: Optional[List[str]] = None) -> None:
         no_padding=args.no_padding,
         padding_value=args.padding_value,
         save_ext=args.save_ext)
-    issues = LabelIssues(args.on_bad_label)
+    issues = label_checks.LabelIssues(args.on_bad_label)
     jobs = collect_jobs(args.img_dirs, args.ann_dirs, issues)
     save_dir = args.save_dir
     for sub in ('images', 'annfiles'):
         os.makedirs(osp.join(save_dir, sub), exist_ok=True)
     check_settings(
         save_dir,
-        dict(settings.to_dict(),
-             img_dirs=[osp.abspath(d) for d in args.img_dirs],
-             ann_dirs=args.ann_dirs and [osp.abspath(d)
-                                         for d in args.ann_dirs]))
+        dict(
+            settings.to_dict(),
+            img_dirs=[osp.abspath(d) for d in args.img_dirs],
+            ann_dirs=args.ann_dirs
+            and [osp.abspath(d) for d in args.ann_dirs]))
     done = finished_images(save_dir, settings.save_ext)
-    todo = [j for j in jobs if osp.splitext(osp.basename(j[0]))[0]
-            not in done]
+    todo = [j for j in jobs if osp.splitext(osp.basename(j[0]))[0] not in done]
     print(f'{len(jobs)} images: {len(jobs) - len(todo)} already split, '
           f'{len(todo)} to split into {save_dir} '
           f'(windows {settings.window_sizes()}, nproc {args.nproc})')
     start, num_patches, num_kept = time.time(), 0, len(jobs) - len(todo)
     progress = ProgressBar(len(todo)) if todo else None
     with open(osp.join(save_dir, DONE_FILE), 'a') as log:
-        for result in run_jobs(todo, args.nproc, save_dir=save_dir,
-                               settings=settings,
-                               on_bad_label=args.on_bad_label):
+        for result in run_jobs(
+                todo,
+                args.nproc,
+                save_dir=save_dir,
+                settings=settings,
+                on_bad_label=args.on_bad_label):
             merge_issues(issues, result.issues)
             if result.patches:
-                log.write(json.dumps(dict(img_id=result.img_id,
-                                          objects=result.num_objects,
-                                          patches=result.patches)) + '\n')
+                log.write(
+                    json.dumps(
+                        dict(
+                            img_id=result.img_id,
+                            objects=result.num_objects,
+                            patches=result.patches)) + '\n')
                 log.flush()
                 os.fsync(log.fileno())
                 num_patches += len(result.patches)
