@@ -2,7 +2,8 @@
 # ResNet-18 student.  ISD's teacher instances come from the teacher's own
 # predict path (oriented RPN proposals, then the RoI head).  Train the
 # teacher first:
-#   python tools/train.py configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py
+#   python tools/train.py \
+#       configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py
 # Swap the student by inheriting this file and overriding `model.student`.
 _base_ = ['./oriented-rcnn_r18_fpn_tsa_synthetic.py']
 

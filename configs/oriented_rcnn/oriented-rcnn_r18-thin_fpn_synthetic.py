@@ -3,5 +3,4 @@
 _base_ = ['./oriented-rcnn_r18_fpn_synthetic.py']
 
 model = dict(
-    backbone=dict(base_channels=32),
-    neck=dict(in_channels=[32, 64, 128, 256]))
+    backbone=dict(base_channels=32), neck=dict(in_channels=[32, 64, 128, 256]))

@@ -20,8 +20,7 @@ model = dict(
         bbox_roi_extractor=dict(out_channels=128),
         bbox_head=dict(num_classes=5, in_channels=128)),
     test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(max_per_img=200)))
+        rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=200)))
 
 train_dataloader = {{_base_.synthetic_train_dataloader}}
 val_dataloader = {{_base_.synthetic_val_dataloader}}

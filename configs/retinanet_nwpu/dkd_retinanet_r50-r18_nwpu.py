@@ -16,6 +16,7 @@ model = dict(
         loss_gd=dict(type='DynamicGlobalDistillLoss'),
         loss_isd=dict(type='InstanceSelectionDistillLoss')))
 
+# Distillation warms up over the schedule's 500 learning-rate warm-up iters.
 custom_hooks = [
     dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=500)
 ]

@@ -5,7 +5,8 @@
 # 128-channel neck, and test-time proposal counts sized for a CPU (ISD runs
 # this predict path for teacher and student at every training step).
 _base_ = [
-    'mmrotate::rotated_faster_rcnn/rotated-faster-rcnn-le90_r50_fpn_1x_dota.py',
+    'mmrotate::rotated_faster_rcnn/'
+    'rotated-faster-rcnn-le90_r50_fpn_1x_dota.py',
     '../_base_/datasets/synthetic_dota.py',
     '../_base_/schedules/synthetic_iter.py',
 ]
@@ -20,8 +21,7 @@ model = dict(
         bbox_roi_extractor=dict(out_channels=128),
         bbox_head=dict(num_classes=5, in_channels=128)),
     test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(max_per_img=200)))
+        rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=200)))
 
 train_dataloader = {{_base_.synthetic_train_dataloader}}
 val_dataloader = {{_base_.synthetic_val_dataloader}}

@@ -3,7 +3,8 @@
 # note).  ISD's teacher instances come from the teacher's own predict path
 # (the FCOS head's points, centerness and rotated NMS).  Train the teacher
 # first:
-#   python tools/train.py configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py
+#   python tools/train.py \
+#       configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py
 # With CUDA, dkd_rotated-fcos_r50-r18_synthetic_cuda.py keeps upstream's
 # RotatedIoULoss.  Swap the student by overriding `model.student`.
 _base_ = ['./rotated-fcos_r18_fpn_tsa_synthetic.py']

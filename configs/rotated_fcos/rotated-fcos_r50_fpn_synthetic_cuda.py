@@ -5,5 +5,4 @@ _base_ = ['./rotated-fcos_r50_fpn_synthetic.py']
 
 model = dict(
     bbox_head=dict(
-        loss_bbox=dict(_delete_=True, type='RotatedIoULoss',
-                       loss_weight=1.0)))
+        loss_bbox=dict(_delete_=True, type='RotatedIoULoss', loss_weight=1.0)))
