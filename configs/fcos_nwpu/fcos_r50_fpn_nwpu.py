@@ -30,14 +30,14 @@ model = dict(
 # workers and samplers are COCO's, the same as there).
 data_root = 'data/NWPU VHR-10 dataset/'
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(

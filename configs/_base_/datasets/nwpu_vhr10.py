@@ -21,14 +21,14 @@ data_root = 'data/NWPU VHR-10 dataset/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     # after Resize, so the boxes the metric sees stay in image pixels
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
