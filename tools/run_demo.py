@@ -34,8 +34,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic_dota')
     parser.add_argument('--split', default='default',
                         help='synthetic data preset')
-    parser.add_argument('--teacher-iters', type=int, default=200)
-    parser.add_argument('--student-iters', type=int, default=150)
+    parser.add_argument('--teacher-iters', type=int, default=160)
+    parser.add_argument('--student-iters', type=int, default=120)
     parser.add_argument('--dkd-config', default=DKD)
     parser.add_argument(
         '--quick',
