@@ -3,8 +3,8 @@
 * :func:`level_panel`: per FPN level, the image with its GT boxes and the
   GD maps of ``DynamicGlobalDistillLoss.compute_maps`` (foreground mask,
   teacher spatial attention, dynamic background weights, teacher-student
-  discrepancy and the resulting per-cell GD weight), upsampled onto the
-  image.
+  discrepancy and the per-cell GD weight
+  ``A_s * (alpha * M_fg + beta * M_bg)``), upsampled onto the image.
 * :func:`isd_panel`: the teacher's ISD candidates coloured by the
   selection ``InstanceSelectionDistillLoss.select`` made, with the
   student's own detections; returns what it drew so callers (and tests)
@@ -16,9 +16,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from dkd_mm.functional import Selection
-from .drawing import (WHITE, Colour, as_numpy, box_corners, draw_boxes,
-                      grid, heatmap, legend, overlay, put_text, resized,
-                      scale_boxes, titled)
+from .drawing import (WHITE, Colour, as_numpy, box_corners, draw_boxes, grid,
+                      heatmap, legend, overlay, put_text, resized, scale_boxes,
+                      titled)
 
 ISD_COLOURS: Dict[str, Colour] = dict(  # BGR
     selected=(0, 200, 0),
@@ -32,7 +32,8 @@ ISD_LABELS = dict(
     outlier='outlier',
     not_better='student better',
     false_positive='false pos.',
-    student='student')
+    student='student',
+    gt='GT')
 # Drawn in this order, so a selected box stays on top of a rejected one.
 TEACHER_KINDS = ('false_positive', 'not_better', 'outlier', 'selected')
 
@@ -80,13 +81,14 @@ def level_panel(image: np.ndarray,
     bg, disc = as_numpy(maps['bg_weight']), as_numpy(maps['discrepancy'])
     layers = [
         ('fg mask M_fg', fg),
-        ('teacher attention A_s', attn),
-        ('dyn. background M_bg', bg),
+        ('teacher attn A_s', attn),
+        ('dyn. bg M_bg', bg),
         ('discrepancy D', disc),
-        ('GD weight (fg+bg)', attn * (alpha * fg + beta * bg)),
+        ('GD weight', attn * (alpha * fg + beta * bg)),
     ]
-    boxes = np.zeros((0, 4)) if gt_boxes is None else scale_boxes(
-        gt_boxes, scale)
+    boxes = np.zeros((0, 4))
+    if gt_boxes is not None:
+        boxes = scale_boxes(gt_boxes, scale)
     image = resized(image, scale)
     size = image.shape[:2]
     shown = draw_boxes(image.copy(), boxes, ISD_COLOURS['selected'], 2)
@@ -95,30 +97,19 @@ def level_panel(image: np.ndarray,
         panel = overlay(image, heatmap(values, size))
         draw_boxes(panel, boxes, WHITE, 1)
         peak = values.max() if values.size else 0.0
-        panels.append(titled(panel, f'{title} max {peak:.2g}'))
+        panels.append(titled(panel, f'{title}, max {peak:.2g}'))
     return grid(panels, cols)
 
 
 def candidate_kinds(selection: Selection) -> List[str]:
     """Each candidate's kind: selected, outlier, false_positive or
     not_better (matched, no outlier, but the student is as good)."""
-    kinds = []
-    for sel, out, fp in zip(
-            selection.selected.tolist(), selection.outlier.tolist(),
-            selection.false_positive.tolist()):
-        kinds.append('selected' if sel else 'outlier' if out else
-                     'false_positive' if fp else 'not_better')
-    return kinds
-
-
-def split_selection(selection: Selection,
-                    counts: Sequence[int]) -> List[Selection]:
-    """The batch's selection cut into per-image selections."""
-    bounds = np.cumsum([0] + list(counts)).tolist()
+    masks = [('selected', selection.selected.tolist()),
+             ('outlier', selection.outlier.tolist()),
+             ('false_positive', selection.false_positive.tolist())]
     return [
-        Selection(*(getattr(selection, f)[a:b]
-                    for f in Selection.__dataclass_fields__))
-        for a, b in zip(bounds[:-1], bounds[1:])
+        next((kind for kind, mask in masks if mask[i]), 'not_better')
+        for i in range(len(selection.selected))
     ]
 
 
@@ -162,8 +153,8 @@ def isd_panel(image: np.ndarray,
     for kind in TEACHER_KINDS:
         for i in (i for i, k in enumerate(kinds) if k == kind):
             weight = float(weights[i]) if kind == 'selected' else None
-            drawn.append(DrawnBox(kind, cand_boxes[i], ISD_COLOURS[kind],
-                                  weight))
+            drawn.append(
+                DrawnBox(kind, cand_boxes[i], ISD_COLOURS[kind], weight))
             draw_boxes(panel, cand_boxes[i:i + 1], ISD_COLOURS[kind], 2)
     for box in drawn:
         if box.weight is not None:
@@ -186,4 +177,3 @@ def isd_panel(image: np.ndarray,
         [titled(panel, head),
          legend(panel.shape[1], entries)], axis=0)
     return out, drawn
-

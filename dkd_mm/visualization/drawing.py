@@ -52,8 +52,9 @@ def box_corners(boxes) -> np.ndarray:
     along = np.stack([np.cos(angle), np.sin(angle)], 1) * w[:, None] / 2
     across = np.stack([-np.sin(angle), np.cos(angle)], 1) * h[:, None] / 2
     signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
-    offsets = (signs[None, :, :1] * along[:, None] +
-               signs[None, :, 1:] * across[:, None])
+    offsets = (
+        signs[None, :, :1] * along[:, None] +
+        signs[None, :, 1:] * across[:, None])
     return centre + offsets
 
 
@@ -102,7 +103,8 @@ def put_text(image: np.ndarray,
     return image
 
 
-def heatmap(values, size: Tuple[int, int],
+def heatmap(values,
+            size: Tuple[int, int],
             colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
     """A colour-mapped map scaled to ``[0, max]``, resized to ``size``.
 
@@ -119,21 +121,27 @@ def heatmap(values, size: Tuple[int, int],
     peak = values.max() if values.size else 0.0
     scaled = values / peak if peak > 0 else np.zeros_like(values)
     grey = np.clip(scaled * 255, 0, 255).astype(np.uint8)
-    grey = cv2.resize(grey, (size[1], size[0]),
-                      interpolation=cv2.INTER_NEAREST)
+    grey = cv2.resize(
+        grey, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     return cv2.applyColorMap(grey, colormap)
 
 
-def overlay(image: np.ndarray, layer: np.ndarray,
+def overlay(image: np.ndarray,
+            layer: np.ndarray,
             alpha: float = 0.6) -> np.ndarray:
     """``alpha * layer + (1 - alpha) * image``, uint8."""
     return cv2.addWeighted(layer, alpha, image, 1 - alpha, 0)
 
 
 def titled(panel: np.ndarray, title: str) -> np.ndarray:
-    """The panel under a black title bar of ``TITLE_HEIGHT`` pixels."""
+    """The panel under a black title bar of ``TITLE_HEIGHT`` pixels; the
+    font shrinks (down to a floor) so that the title fits the width."""
+    scale = 0.4
+    width = cv2.getTextSize(title, FONT, scale, 1)[0][0]
+    if width > panel.shape[1] - 6:
+        scale = max(0.28, scale * (panel.shape[1] - 6) / width)
     bar = np.zeros((TITLE_HEIGHT, panel.shape[1], 3), np.uint8)
-    put_text(bar, title, (3, TITLE_HEIGHT - 5), WHITE, 0.4)
+    put_text(bar, title, (3, TITLE_HEIGHT - 5), WHITE, scale)
     return np.concatenate([bar, panel], axis=0)
 
 
@@ -150,22 +158,18 @@ def grid(panels: Sequence[np.ndarray], cols: int) -> np.ndarray:
     return out
 
 
-def legend(width: int, entries: List[Tuple[str, Colour]]) -> np.ndarray:
-    """Legend bars: a colour swatch then its label per entry, wrapped onto
-    as many ``TITLE_HEIGHT`` rows as ``width`` needs."""
-    rows: List[List[Tuple[int, str, Colour]]] = [[]]
-    x = 3
-    for label, colour in entries:
-        step = 14 + cv2.getTextSize(label, FONT, 0.33, 1)[0][0] + 6
-        if rows[-1] and x + step > width:
-            rows.append([])
-            x = 3
-        rows[-1].append((x, label, colour))
-        x += step
-    bar = np.zeros((TITLE_HEIGHT * len(rows), width, 3), np.uint8)
-    for r, row in enumerate(rows):
-        y = r * TITLE_HEIGHT
-        for x, label, colour in row:
-            cv2.rectangle(bar, (x, y + 5), (x + 8, y + 13), colour, -1)
-            put_text(bar, label, (x + 11, y + 13), WHITE, 0.33)
+def legend(width: int,
+           entries: List[Tuple[str, Colour]],
+           cell_width: int = 128) -> np.ndarray:
+    """A legend grid: a colour swatch then its label per entry, as many
+    columns of at least ``cell_width`` pixels as ``width`` holds, each row
+    ``TITLE_HEIGHT`` high (the size depends on ``width`` only)."""
+    cols = max(1, min(len(entries), width // cell_width))
+    rows = -(-len(entries) // cols)
+    bar = np.zeros((TITLE_HEIGHT * rows, width, 3), np.uint8)
+    for i, (label, colour) in enumerate(entries):
+        r, c = divmod(i, cols)
+        x, y = 3 + c * (width // cols), r * TITLE_HEIGHT
+        cv2.rectangle(bar, (x, y + 5), (x + 8, y + 13), colour, -1)
+        put_text(bar, label, (x + 11, y + 13), WHITE, 0.33)
     return bar

@@ -49,7 +49,8 @@ def load_curves(path: str) -> Dict[str, Curve]:
 
     Training records (those with ``lr`` or a ``loss*`` key) are at their
     ``step``; any other record (validation) at the last training step
-    before it, or at its own ``step`` if none came before.
+    before it, or at its own ``step`` if none came before, and its keys
+    without a ``/`` get a ``val/`` prefix (``val/time``).
     """
     curves: Dict[str, Curve] = {}
     last_step: Optional[float] = None
@@ -67,6 +68,8 @@ def load_curves(path: str) -> Dict[str, Curve]:
             for key, value in record.items():
                 if key == 'step' or not _is_number(value):
                     continue
+                if not train and '/' not in key:
+                    key = f'val/{key}'  # e.g. time, not the training time
                 xs, ys = curves.setdefault(key, ([], []))
                 xs.append(step)
                 ys.append(float(value))
@@ -96,8 +99,8 @@ def group_keys(keys: Sequence[str],
     panels: List[Tuple[str, List[str]]] = []
     shared: Dict[str, List[str]] = {}
     for key in keys:
-        pattern = next(
-            (p for p in together if fnmatch.fnmatchcase(key, p)), None)
+        pattern = next((p for p in together if fnmatch.fnmatchcase(key, p)),
+                       None)
         if pattern is None:
             panels.append((key, [key]))
         elif pattern in shared:
@@ -129,11 +132,14 @@ def plot(runs: Sequence[Dict[str, Curve]],
         for run, curves in zip(legend, runs):
             for key in (k for k in keys if k in curves):
                 xs, ys = curves[key]
-                label = ' '.join(
-                    ([run] if len(runs) > 1 else []) +
-                    ([key] if len(keys) > 1 else []))
-                ax.plot(xs, ys, marker='o' if len(xs) <= 20 else None,
-                        markersize=3, label=label or None)
+                label = ' '.join(([run] if len(runs) > 1 else []) +
+                                 ([key] if len(keys) > 1 else []))
+                ax.plot(
+                    xs,
+                    ys,
+                    marker='o' if len(xs) <= 20 else None,
+                    markersize=3,
+                    label=label or None)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel('iteration', fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -2,7 +2,8 @@
 
     python tools/analysis/vis_distill.py CONFIG [CHECKPOINT]
         (--images IMG ... | --num N) --out-dir DIR [--teacher-ckpt PATH]
-        [--scale S] [--train-status PSI] [--cfg-options k=v ...]
+        [--scale S] [--isd-scale S] [--train-status PSI]
+        [--cfg-options k=v ...]
 
 Per image and FPN level, ``<stem>_P<l>.png``: the image with its GT boxes,
 GD's foreground mask, the teacher's spatial attention, the dynamic
@@ -19,13 +20,15 @@ when the val set holds them, else bare (no GT, the val pipeline without its
 annotation steps).  ``--teacher-ckpt none`` keeps a random teacher.
 """
 import argparse
+import copy
+import logging
 import os
 import os.path as osp
 import sys
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,16 +37,19 @@ import torch  # noqa: E402
 import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
-from mmengine.registry import DATASETS, MODELS, init_default_scope  # noqa
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.registry import DATASETS, MODELS  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from dkd_mm.distillers.context import box_tensor, predict_from_feats  # noqa
+from dkd_mm.distillers.context import box_tensor  # noqa: E402
+from dkd_mm.distillers.context import predict_from_feats  # noqa: E402
 from dkd_mm.functional import Selection  # noqa: E402
-from dkd_mm.losses import (DynamicGlobalDistillLoss,  # noqa: E402
-                           InstanceSelectionDistillLoss)
-from dkd_mm.visualization import (isd_panel, level_name,  # noqa: E402
-                                  level_panel)
+from dkd_mm.losses import DynamicGlobalDistillLoss  # noqa: E402
+from dkd_mm.losses import InstanceSelectionDistillLoss  # noqa: E402
+from dkd_mm.visualization import isd_panel, level_name  # noqa: E402
+from dkd_mm.visualization import level_panel  # noqa: E402
 
 ANNOTATION_STEPS = ('LoadAnnotations', 'ConvertBoxType')
 
@@ -72,6 +78,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--scale', type=float, default=1.0, help='panel resize factor')
     parser.add_argument(
+        '--isd-scale', type=float, help='ISD panel resize (default: --scale)')
+    parser.add_argument(
         '--train-status',
         type=float,
         help='ISD/TSA status psi (default: checkpoint iter / max_iters)')
@@ -85,6 +93,9 @@ def build_distiller(cfg: Config, checkpoint: Optional[str],
                     device: str) -> Tuple[torch.nn.Module, float]:
     """The distiller in eval mode and the training status of CHECKPOINT."""
     model = MODELS.build(cfg.model)
+    if not all(hasattr(model, m) for m in ('teacher', 'student', 'adapters')):
+        raise TypeError(f'the config builds a {type(model).__name__}, not a '
+                        'distiller with teacher, student and adapters')
     status = 0.0
     if checkpoint:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
@@ -95,8 +106,9 @@ def build_distiller(cfg: Config, checkpoint: Optional[str],
     return model.to(device).eval(), status
 
 
-def loss_modules(model: torch.nn.Module) -> Tuple[DynamicGlobalDistillLoss,
-                                                  InstanceSelectionDistillLoss]:
+def loss_modules(
+    model: torch.nn.Module
+) -> Tuple[DynamicGlobalDistillLoss, InstanceSelectionDistillLoss]:
     """The distiller's GD and ISD losses, defaults where it has none."""
     losses = list(getattr(model, 'distill_losses', {}).values())
     gd = next((m for m in losses if isinstance(m, DynamicGlobalDistillLoss)),
@@ -110,7 +122,7 @@ def loss_modules(model: torch.nn.Module) -> Tuple[DynamicGlobalDistillLoss,
 def load_items(cfg: Config, images: Optional[List[str]],
                num: Optional[int]) -> List[Tuple[str, dict]]:
     """(stem, pipeline output) per image; with GT when the val set has it."""
-    dataset_cfg = cfg.val_dataloader.dataset
+    dataset_cfg = copy.deepcopy(cfg.val_dataloader.dataset)
     steps = list(dataset_cfg.pipeline)
     bare = [t for t in steps if not _is_annotation_step(t)]
     # Val pipelines load GT after Resize (metrics use the original scale);
@@ -123,7 +135,8 @@ def load_items(cfg: Config, images: Optional[List[str]],
     except (FileNotFoundError, OSError) as exc:
         if images is None:
             raise
-        print(f'no annotations ({exc}); images are shown without GT')
+        print_log(f'no annotations ({exc}); images are shown without GT',
+                  'current', logging.WARNING)
         dataset = None
     if images is None:
         indices = range(min(num, len(dataset)))
@@ -147,8 +160,8 @@ def load_items(cfg: Config, images: Optional[List[str]],
 
 @torch.no_grad()
 def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
-            isd: InstanceSelectionDistillLoss, data: dict,
-            train_status: float) -> Inspection:
+                  isd: InstanceSelectionDistillLoss, data: dict,
+                  train_status: float) -> Inspection:
     """Run one image through the distiller as its losses see it."""
     batch = model.data_preprocessor(pseudo_collate([data]), False)
     inputs, samples = batch['inputs'], batch['data_samples']
@@ -176,23 +189,36 @@ def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
     return Inspection(
         image=image,
         gt_boxes=gt_boxes.cpu() if has_gt else None,
-        maps=[{k: v[0].cpu()
-               for k, v in level.items()} for level in maps],
-        level_names=[level_name(f.shape[-2:], input_shape)
-                     for f in teacher_feats],
+        maps=[{
+            k: v[0].cpu()
+            for k, v in level.items()
+        } for level in maps],
+        level_names=[
+            level_name(f.shape[-2:], input_shape) for f in teacher_feats
+        ],
         candidates=candidates[0].cpu(),
         selection=selection,
         student_preds=student_preds[0].cpu())
 
 
-def write_panels(result: Inspection, stem: str, out_dir: str,
-                 gd: DynamicGlobalDistillLoss, scale: float,
-                 isd_score_thr: float, train_status: float) -> List[str]:
+def write_panels(result: Inspection,
+                 stem: str,
+                 out_dir: str,
+                 gd: DynamicGlobalDistillLoss,
+                 scale: float,
+                 isd_score_thr: float,
+                 train_status: float,
+                 isd_scale: Optional[float] = None) -> List[str]:
     """Write ``<stem>_P<l>.png`` per level and ``<stem>_isd.png``."""
     paths = []
     for name, maps in zip(result.level_names, result.maps):
-        panel = level_panel(result.image, maps, result.gt_boxes, gd.alpha,
-                            gd.beta, scale=scale)
+        panel = level_panel(
+            result.image,
+            maps,
+            result.gt_boxes,
+            gd.alpha,
+            gd.beta,
+            scale=scale)
         paths.append(_write(panel, osp.join(out_dir, f'{stem}_{name}.png')))
     panel, _ = isd_panel(
         result.image,
@@ -201,7 +227,7 @@ def write_panels(result: Inspection, stem: str, out_dir: str,
         result.student_preds,
         result.gt_boxes,
         student_score_thr=isd_score_thr,
-        scale=scale,
+        scale=scale if isd_scale is None else isd_scale,
         title=f'ISD psi={train_status:.2f}')
     paths.append(_write(panel, osp.join(out_dir, f'{stem}_isd.png')))
     return paths
@@ -228,7 +254,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
     for stem, data in items:
         result = inspect_image(model, gd, isd, data, status)
         paths += write_panels(result, stem, args.out_dir, gd, args.scale,
-                              isd.score_thr, status)
+                              isd.score_thr, status, args.isd_scale)
         progress.update()
     print(f'\nwrote {len(paths)} images to {args.out_dir}')
     return paths
