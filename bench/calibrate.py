@@ -40,6 +40,7 @@ def main() -> None:
     DefaultScope.get_instance('calibrate', scope_name=cfg.default_scope)
     from dkd_mm.registry import MODELS
     model = MODELS.build(cfg.model)
+    model.init_weights()  # as the Runner does (e.g. the focal-loss prior)
     model.train()
     loader = Runner.build_dataloader(cfg.train_dataloader)
     sums: dict = {}

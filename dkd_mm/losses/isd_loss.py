@@ -47,9 +47,10 @@ class InstanceSelectionDistillLoss(nn.Module):
         miss_loss (float): Student loss of an unmatched GT box.
             Defaults to -log(0.05) + 1.
         feat_weight (float): Weight w1 of the RoI feature term.
-            Defaults to 1.0.
-        relation_weight (float): Weight w2 of the relation term.
-            Defaults to 1.0.
+            Defaults to 0.25 (calibrated, docs/method.md section 5).
+        relation_weight (float): Weight w2 of the relation term; cosine
+            matrices of pooled RoI features differ little, hence the large
+            weight. Defaults to 200.0 (calibrated likewise).
         use_status (bool): Multiply w_i by TSA's omega of the GT box.
             Defaults to True.
         loss_weight (float): Weight of the whole loss. Defaults to 1.0.
@@ -61,8 +62,8 @@ class InstanceSelectionDistillLoss(nn.Module):
                  iou_thr: float = 0.5,
                  k_std: float = 1.0,
                  miss_loss: float = MISS_LOSS,
-                 feat_weight: float = 1.0,
-                 relation_weight: float = 1.0,
+                 feat_weight: float = 0.25,
+                 relation_weight: float = 200.0,
                  use_status: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
