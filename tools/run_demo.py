@@ -83,7 +83,8 @@ def train(name: str, config: str, iters: int, work_dir: str, data_root: str,
         return done
     os.makedirs(out_dir, exist_ok=True)
     options = [
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        # No validation inside training: every model is evaluated below.
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
         f'default_hooks.checkpoint.interval={iters}',
         f'param_scheduler.1.end={iters}',
         f'param_scheduler.1.milestones=[{int(iters * .75)},'
