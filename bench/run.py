@@ -121,10 +121,10 @@ def main() -> None:
         args.teacher_iters, args.student_iters, args.seeds = 4, 2, [0]
         args.work_dir += '_quick'
     start = time.time()
+    os.makedirs(args.work_dir, exist_ok=True)
     run([sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
          data_root, '--split', split, '--no-progress'],
-        osp.join(args.work_dir, 'data.log') if os.makedirs(
-            args.work_dir, exist_ok=True) is None else '')
+        osp.join(args.work_dir, 'data.log'))
     teacher = train('teacher', TEACHER, args.teacher_iters, 0, args.work_dir,
                     data_root, [])
     results = {'teacher': [evaluate(TEACHER, teacher, data_root)]}
