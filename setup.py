@@ -21,5 +21,7 @@ setup(
         'torch>=2.0', 'numpy<2', 'mmengine>=0.10,<1.0', 'mmdet>=3.0,<=3.1.0',
         'mmrotate==1.0.0rc1', 'shapely'
     ],
+    # Used only by bench/ (mmrazor side by side); see requirements/bench.txt.
+    extras_require={'bench': ['mmrazor==1.0.0', 'ordered-set', 'joblib']},
     license='Apache License 2.0',
     zip_safe=False)

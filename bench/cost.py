@@ -3,22 +3,33 @@
     python bench/cost.py [--quick] [--teacher-ckpt PATH]
 
 * Training step time and peak memory (each in a fresh subprocess) of the
-  student alone, the teacher forward (no grad), DKD and each baseline, on
-  real batches of the embedded data (batch 4 at 256 px); the overhead ratio
-  DKD / (student + teacher forward).
+  student alone, the teacher forward (no grad), DKD, each baseline and
+  mmrazor's PKD (where the `bench` extra is installed), on real batches of
+  the embedded data (batch 4 at 256 px), for bench/run.py's teacher/student
+  pair; the overhead ratio DKD / (student + teacher forward).  Pass the
+  trained teacher (bench/run.py's) with ``--teacher-ckpt``: with random
+  weights the teacher's raw detections, and so ISD's cost, are not those of
+  training.
 * GD foreground masks for 500 rotated boxes over 5 FPN levels of a 1024 px
   input: dkd_mm's vectorised code against a per-box polygon-fill reference
   written here, with identical masks asserted.
 * Inference: parameters, FLOPs and images/s of teacher and student.
+
+Without ``--quick`` the tables are written to docs/benchmarks.md (between
+``<!-- bench/cost.py -->`` markers) with the command, machine and date.
 """
 import argparse
+import datetime
+import importlib.util
 import json
+import os
 import os.path as osp
+import platform
 import resource
 import subprocess
 import sys
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -27,16 +38,25 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import dkd_mm  # noqa: E402,F401
-from bench.run import METHODS, TEACHER  # noqa: E402
+from bench.run import (METHODS, RAZOR, TEACHER, pair_options,  # noqa: E402
+                       write_section)
 
 
-def _build(config: str, teacher_ckpt: Optional[str]):
-    from mmengine.config import Config
+def _build(config: str, teacher_ckpt: Optional[str],
+           options: List[str] = ()):
+    from mmengine.config import Config, DictAction
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
+    from mmengine.utils import import_modules_from_strings
 
     from dkd_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.merge_from_dict({
+        k: DictAction._parse_iterable(v)
+        for k, v in (o.split('=', 1) for o in options)
+    })
+    if cfg.get('custom_imports'):  # e.g. bench.mmrazor_plugin
+        import_modules_from_strings(**cfg.custom_imports)
     if 'teacher' in cfg.model:
         cfg.model.teacher_ckpt = teacher_ckpt
     cfg.train_dataloader.num_workers = 0
@@ -50,10 +70,11 @@ def _build(config: str, teacher_ckpt: Optional[str]):
 
 
 def measure_step(config: str, mode: str, steps: int,
-                 teacher_ckpt: Optional[str]) -> Dict[str, float]:
+                 teacher_ckpt: Optional[str],
+                 options: List[str] = ()) -> Dict[str, float]:
     """Mean seconds of a training step ('train') or teacher forward."""
     torch.manual_seed(0)
-    model, loader = _build(config, teacher_ckpt)
+    model, loader = _build(config, teacher_ckpt, options)
     model.train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -128,9 +149,10 @@ def mask_benchmark(num_boxes: int = 500, size: int = 1024) -> Dict:
         cells=sum(h * w for h, w, _ in levels))
 
 
-def inference(config: str, num_images: int) -> Dict[str, float]:
+def inference(config: str, num_images: int,
+              options: List[str] = ()) -> Dict[str, float]:
     from mmengine.analysis import get_model_complexity_info
-    model, loader = _build(config, None)
+    model, loader = _build(config, None, options)
     model.eval()
     detector = getattr(model, 'student', model)
     info = get_model_complexity_info(
@@ -162,25 +184,44 @@ def _subprocess(args: list) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--teacher-ckpt', default=None)
     parser.add_argument('--steps', type=int, default=8)
-    parser.add_argument('--one', nargs=2, metavar=('CONFIG', 'MODE'),
+    parser.add_argument(
+        '--methods', nargs='+', choices=list(METHODS), default=None,
+        help='Default: all (the mmrazor row only where mmrazor is installed)')
+    parser.add_argument('--out', default='docs/benchmarks.md')
+    parser.add_argument('--one', nargs=2, metavar=('METHOD', 'MODE'),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     steps = 2 if args.quick else args.steps
     if args.one:
-        print(json.dumps(measure_step(args.one[0], args.one[1], steps,
-                                      args.teacher_ckpt)))
+        name, mode = args.one
+        config = TEACHER if name == 'teacher' else METHODS[name]
+        options = [] if name == 'teacher' else pair_options(name)
+        print(json.dumps(measure_step(config, mode, steps, args.teacher_ckpt,
+                                      options)))
         return
+    methods = args.methods or [
+        m for m in METHODS
+        if m not in RAZOR or importlib.util.find_spec('mmrazor')
+    ]
+    # bench/configs/mmrazor_* import bench.mmrazor_plugin.
+    os.environ['PYTHONPATH'] = os.pathsep.join(
+        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     extra = ['--steps', str(steps)] + (
         ['--teacher-ckpt', args.teacher_ckpt] if args.teacher_ckpt else [])
     rows = {'teacher forward (no grad)': _subprocess(
-        ['--one', TEACHER, 'forward'] + extra)}
-    for name, config in METHODS.items():
-        rows[name] = _subprocess(['--one', config, 'train'] + extra)
+        ['--one', 'teacher', 'forward'] + extra)}
+    for name in dict.fromkeys(['student'] + methods):
+        print(f'[cost] {name}', flush=True)
+        rows[name] = _subprocess(['--one', name, 'train'] + extra)
     base = rows['student']['seconds'] + rows['teacher forward (no grad)'][
         'seconds']
     lines = ['| run | step (s) | peak memory (MB) | / (student + teacher fwd) |',
@@ -198,12 +239,27 @@ def main() -> None:
               f'{masks["per_box_s"]:.3f} | reference |']
     lines += ['', '| model | params (M) | GFLOPs (256 px) | images/s |',
               '|---|---|---|---|']
-    for name, config in (('teacher', TEACHER), ('student', METHODS[
-            'student'])):
-        r = inference(config, 4 if args.quick else 40)
-        lines.append(f'| {name} | {r["params_m"]:.1f} | {r["gflops"]:.1f} '
+    for name, config, options in (
+            ('teacher', TEACHER, []),
+            ('student', METHODS['student'], pair_options('student'))):
+        r = inference(config, 4 if args.quick else 40, options)
+        lines.append(f'| {name} | {r["params_m"]:.2f} | {r["gflops"]:.2f} '
                      f'| {r["images_per_s"]:.1f} |')
-    print('\n'.join(lines))
+    table = '\n'.join(lines)
+    print(table)
+    if not args.quick:
+        import torch
+        command = 'python bench/cost.py' + (
+            f' --teacher-ckpt {args.teacher_ckpt}' if args.teacher_ckpt
+            else '') + (f' --steps {args.steps}' if args.steps != 8 else '')
+        header = (
+            f'## Cost (`{command}`)\n\n'
+            f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
+            f'({platform.processor() or platform.machine()}), torch '
+            f'{torch.__version__}; mean of {steps} steps after 2 warm-up '
+            f'steps, batch 4 at 256 px, bench/run.py\'s pair.  Peak memory '
+            f'is the process\'s maximum resident set size (CPU).\n\n')
+        write_section(args.out, '<!-- bench/cost.py -->', header + table)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,8 @@ building, inference).
 """
 import argparse
 import datetime
+import glob
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,17 +23,28 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tools.run_demo import run, settings_hash  # noqa: E402
 
-TEACHER = 'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py'
+# The benchmark pair.  The teacher is the project's teacher detector with a
+# ResNet-18 backbone (a well-trained ResNet-50 teacher does not fit the CPU
+# budget); the student is the project's ResNet-18 student at a quarter of its
+# width.  Every method's config is used as it is, with the pair's options
+# (`pair_options`) applied on the command line.
+TEACHER = 'bench/configs/teacher_r18-w128.py'
 STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+STUDENT_WIDTH = {
+    'backbone.base_channels': '16',  # stage outputs 16/32/64/128
+    'neck.in_channels': '[16,32,64,128]',
+}
 METHODS = {
     'student': STUDENT,
+    # TSA alone (no teacher): separates the box loss from distillation.
+    'student (TSA)': 'configs/students/rotated-retinanet_r18_fpn_tsa_synthetic.py',
     'fitnet': 'configs/dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py',
     'fgd': 'configs/baselines/fgd_rotated-retinanet_r50-r18_synthetic.py',
     'pkd': 'configs/baselines/pkd_rotated-retinanet_r50-r18_synthetic.py',
@@ -42,8 +55,35 @@ METHODS = {
     'configs/dkd/ablation_gd-isd_rotated-retinanet_r50-r18_synthetic.py',
     'dkd (GD+ISD+TSA)':
     'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py',
+    # mmrazor 1.0.0's own FpnTeacherDistill + PKDLoss (the `bench` extra).
+    'mmrazor PKD': 'bench/configs/mmrazor_pkd_rotated-retinanet_synthetic.py',
+}
+RAZOR = ('mmrazor PKD', )
+# Shorter tables for the two-stage and anchor-free families (`--pair`): the
+# project's ResNet-50 teacher and ResNet-18 student of each family, plain and
+# with DKD, as the family's configs define them.
+FAMILIES = {
+    'oriented-rcnn': dict(
+        teacher='configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py',
+        student='configs/oriented_rcnn/oriented-rcnn_r18_fpn_synthetic.py',
+        dkd='configs/oriented_rcnn/dkd_oriented-rcnn_r50-r18_synthetic.py'),
+    'rotated-fcos': dict(
+        teacher='configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
+        student='configs/rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
+        dkd='configs/rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'),
 }
 SEEDED = ('student', 'dkd (GD+ISD+TSA)')
+
+
+def pair_options(name: str) -> List[str]:
+    """Config options that make method ``name`` use the benchmark pair."""
+    if name.startswith('student'):  # a detector config, no distiller
+        return [f'model.{k}={v}' for k, v in STUDENT_WIDTH.items()]
+    if name in RAZOR:  # mmrazor's config already names the teacher
+        return [f'model.architecture.{k}={v}' for k, v in STUDENT_WIDTH.items()]
+    return [f'model.teacher={TEACHER}'] + [
+        f'model.student.{k}={v}' for k, v in STUDENT_WIDTH.items()
+    ]
 CLASSES_OF_INTEREST = ('ship', 'small-vehicle')
 
 
@@ -51,21 +91,43 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--work-dir', default='work_dirs/bench')
-    parser.add_argument('--teacher-iters', type=int, default=1200)
-    parser.add_argument('--student-iters', type=int, default=600)
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
-    parser.add_argument('--methods', nargs='+', default=list(METHODS))
+    parser.add_argument(
+        '--data-root', default=None,
+        help='Where the embedded data is made (default: data/synthetic_dota, '
+        'data/synthetic_dota_tiny with --quick)')
+    parser.add_argument(
+        '--pair', default='rotated-retinanet',
+        choices=['rotated-retinanet'] + list(FAMILIES),
+        help='rotated-retinanet: the full single-stage table; the others: '
+        'plain student and DKD of that family, shorter schedule')
+    parser.add_argument('--teacher-iters', type=int,
+                        help='Default: 800 (--pair families: 400)')
+    parser.add_argument('--student-iters', type=int,
+                        help='Default: 300 (--pair families: 200)')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='Default: 0 1 (--pair families: 0)')
+    parser.add_argument(
+        '--methods', nargs='+', default=None,
+        help=f'Some of {list(METHODS)}. Default: all (the mmrazor row only '
+        'where mmrazor is installed; for --pair families: student and DKD)')
     parser.add_argument(
         '--out', default='docs/benchmarks.md',
         help='Markdown file the tables are written to (full runs only)')
     return parser.parse_args()
 
 
+def no_options(name: str) -> List[str]:
+    """No options: the configs of ``--pair`` families are used as written."""
+    return []
+
+
 def schedule_options(iters: int, data_root: str, seed: int) -> List[str]:
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     return [
-        # No validation while training: every run is tested afterwards.
+        # No validation while training (mmengine validates at the last
+        # iteration unless val_begin is past it): every run is tested after.
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
+        f'train_cfg.val_begin={iters + 1}',
         f'default_hooks.checkpoint.interval={iters}',
         'default_hooks.visualization.draw=False',
         f'param_scheduler.1.end={iters}',
@@ -76,11 +138,11 @@ def schedule_options(iters: int, data_root: str, seed: int) -> List[str]:
 
 
 def train(name: str, config: str, iters: int, seed: int, work_dir: str,
-          data_root: str, extra: List[str]) -> str:
-    key = settings_hash(config, iters, seed, data_root, extra)
+          data_root: str, extra: List[str], teacher: str = TEACHER) -> str:
+    key = settings_hash(config, teacher, iters, seed, data_root, extra)
     out_dir = osp.join(work_dir, f'{name.replace(" ", "_")}_s{seed}')
     done = osp.join(out_dir, f'final_{key}.pth')
-    if osp.isfile(done):
+    if osp.isfile(done):  # the same settings were trained before
         print(f'[{name} seed {seed}] cached: {done}', flush=True)
         return done
     os.makedirs(out_dir, exist_ok=True)
@@ -92,58 +154,116 @@ def train(name: str, config: str, iters: int, seed: int, work_dir: str,
     return done
 
 
-def evaluate(config: str, ckpt: str, data_root: str) -> Dict[str, float]:
+def evaluate(config: str, ckpt: str, data_root: str,
+             extra: List[str]) -> Dict[str, float]:
     """DOTA mAP at IoU 0.5 and 0.75 plus per-class AP50."""
     out_dir = osp.dirname(ckpt)
     preds = osp.join(out_dir, 'preds.pkl')
-    run([
-        sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-        out_dir, '--out', preds, '--cfg-options',
-        f'test_dataloader.dataset.data_root={data_root}/',
-        'test_evaluator.iou_thrs=[0.5,0.75]',
-        'default_hooks.visualization.draw=False'
-    ], osp.join(out_dir, 'test.log'))
+    if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
+        print(f'[{out_dir}] predictions of this checkpoint exist: {preds}',
+              flush=True)
+    else:
+        run([
+            sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+            out_dir, '--out', preds, '--cfg-options',
+            f'test_dataloader.dataset.data_root={data_root}/',
+            'test_evaluator.iou_thrs=[0.5,0.75]',
+            'default_hooks.visualization.draw=False'
+        ] + extra, osp.join(out_dir, 'test.log'))
     code = ('import sys, json; sys.path.insert(0, "bench"); '
             'from per_class_ap import per_class_ap; '
             'print(json.dumps(per_class_ap(sys.argv[1], sys.argv[2])))')
     out = subprocess.run([sys.executable, '-c', code, config, preds],
                          cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    metrics = json.loads(out.strip().splitlines()[-1])
+    metrics['s_per_iter'] = seconds_per_iter(out_dir)
+    return metrics
+
+
+def seconds_per_iter(run_dir: str) -> Optional[float]:
+    """Mean training step time (s) logged by the newest training run in
+    ``run_dir`` (mmengine's ``vis_data/scalars.json``), or None."""
+    for scalars in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
+                                             'scalars.json')), reverse=True):
+        with open(scalars) as f:
+            times = [
+                entry['time'] for entry in map(json.loads, f)
+                if 'loss' in entry and 'time' in entry
+            ]
+        if times:
+            return sum(times) / len(times)
+    return None
 
 
 def main() -> None:
     args = parse_args()
-    data_root = 'data/synthetic_dota'
-    split = 'default'
+    data_root, split = 'data/synthetic_dota', 'default'
     if args.quick:
         data_root, split = 'data/synthetic_dota_tiny', 'tiny'
-        args.teacher_iters, args.student_iters, args.seeds = 4, 2, [0]
         args.work_dir += '_quick'
+    data_root = args.data_root or data_root
+    family = args.pair != 'rotated-retinanet'
+    if family:
+        teacher_cfg = FAMILIES[args.pair]['teacher']
+        methods = {
+            'student': FAMILIES[args.pair]['student'],
+            'dkd (GD+ISD+TSA)': FAMILIES[args.pair]['dkd'],
+        }
+        options = no_options  # the family's configs are its pair
+        args.work_dir += '_' + args.pair
+    else:
+        teacher_cfg, methods, options = TEACHER, METHODS, pair_options
+    if args.teacher_iters is None:
+        args.teacher_iters = 400 if family else 800
+    if args.student_iters is None:
+        args.student_iters = 200 if family else 300
+    if args.seeds is None:
+        args.seeds = [0] if family else [0, 1]
+    if args.quick:
+        args.teacher_iters, args.student_iters, args.seeds = 4, 2, [0]
+    if args.methods is None:
+        args.methods = [
+            m for m in methods
+            if m not in RAZOR or importlib.util.find_spec('mmrazor')
+        ]
+        if not family and RAZOR[0] not in args.methods:
+            print('mmrazor is not installed (pip install -e .[bench]): '
+                  'its row is skipped', flush=True)
+    unknown = set(args.methods) - set(methods)
+    if unknown:
+        raise SystemExit(f'--methods: unknown {sorted(unknown)} for --pair '
+                         f'{args.pair}; choose from {list(methods)}')
+    # bench/configs/mmrazor_* import bench.mmrazor_plugin.
+    os.environ['PYTHONPATH'] = os.pathsep.join(
+        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
     run([sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
          data_root, '--split', split, '--no-progress'],
         osp.join(args.work_dir, 'data.log'))
-    teacher = train('teacher', TEACHER, args.teacher_iters, 0, args.work_dir,
-                    data_root, [])
-    results = {'teacher': [evaluate(TEACHER, teacher, data_root)]}
+    teacher = train('teacher', teacher_cfg, args.teacher_iters, 0,
+                    args.work_dir, data_root, [], teacher_cfg)
+    results = {'teacher': [evaluate(teacher_cfg, teacher, data_root, [])]}
     for name in args.methods:
-        config = METHODS[name]
-        extra = [] if name == 'student' else [f'model.teacher_ckpt={teacher}']
+        config = methods[name]
+        extra = options(name)
+        if not name.startswith('student'):
+            extra.append(f'model.teacher_ckpt={teacher}')
         seeds = args.seeds if name in SEEDED else args.seeds[:1]
         results[name] = []
         for seed in seeds:
             ckpt = train(name, config, args.student_iters, seed,
-                         args.work_dir, data_root, extra)
-            results[name].append(evaluate(config, ckpt, data_root))
+                         args.work_dir, data_root, extra, teacher_cfg)
+            results[name].append(
+                evaluate(config, ckpt, data_root, extra))
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
     table = format_table(results)
     print('\n' + table)
     print(f'\ntotal {time.time() - start:.0f} s')
     if not args.quick:
-        write_report(args, table)
+        write_report(args, table, time.time() - start)
 
 
 def format_table(results: Dict[str, List[dict]]) -> str:
@@ -156,8 +276,8 @@ def format_table(results: Dict[str, List[dict]]) -> str:
     student = mean(results.get('student', results['teacher']), 'mAP50')[0]
     lines = [
         '| model | seeds | mAP50 | AP75 | mAP (50,75) | AP50 ship '
-        '(long thin) | AP50 small-vehicle (small) | gap closed |',
-        '|---|---|---|---|---|---|---|---|'
+        '(long thin) | AP50 small-vehicle (small) | gap closed | '
+        's / train iter |', '|---|---|---|---|---|---|---|---|---|'
     ]
     for name, rows in results.items():
         cells = []
@@ -168,27 +288,45 @@ def format_table(results: Dict[str, List[dict]]) -> str:
         gap = teacher - student
         closed = ('-' if name in ('teacher', 'student') or abs(gap) < 1e-9
                   else f'{(mean(rows, "mAP50")[0] - student) / gap:+.0%}')
+        step = [r['s_per_iter'] for r in rows if r.get('s_per_iter')]
+        step = f'{sum(step) / len(step):.2f}' if step else '-'
         lines.append(f'| {name} | {len(rows)} | ' + ' | '.join(cells) +
-                     f' | {closed} |')
+                     f' | {closed} | {step} |')
     return '\n'.join(lines)
 
 
-def write_report(args: argparse.Namespace, table: str) -> None:
+def write_report(args: argparse.Namespace, table: str,
+                 seconds: float) -> None:
     import torch
+    command = ' '.join(['python', 'bench/run.py'] + sys.argv[1:])
+    if args.pair == 'rotated-retinanet':
+        pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' + ', '.join(
+            f'{k}={v}' for k, v in STUDENT_WIDTH.items()))
+    else:
+        pair = ', '.join(f'{k} `{v}`' for k, v in FAMILIES[args.pair].items())
     header = (
-        f'## Accuracy (`python bench/run.py`)\n\n'
+        f'## Accuracy, {args.pair} (`{command}`)\n\n'
         f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
         f'({platform.processor() or platform.machine()}), torch '
-        f'{torch.__version__}; teacher {args.teacher_iters} iterations, '
-        f'students {args.student_iters} iterations, batch 4 at 256 px, '
-        f'seeds {args.seeds}.\n\n')
-    marker = '<!-- bench/run.py -->'
-    text = open(args.out).read() if osp.isfile(args.out) else ''
-    before = text.split(marker)[0] if marker in text else text
-    after = text.split(marker)[2] if text.count(marker) >= 2 else ''
-    with open(args.out, 'w') as f:
-        f.write(before + marker + '\n' + header + table + '\n' + marker +
-                after)
+        f'{torch.__version__}; {pair}; teacher {args.teacher_iters} '
+        f'iterations, students {args.student_iters} iterations, batch 4 at '
+        f'256 px, seeds {args.seeds}; this invocation took {seconds:.0f} s '
+        f'(runs already trained with the same settings are reused).\n\n')
+    marker = ('<!-- bench/run.py -->' if args.pair == 'rotated-retinanet' else
+              f'<!-- bench/run.py --pair {args.pair} -->')
+    write_section(args.out, marker, header + table)
+
+
+def write_section(path: str, marker: str, body: str) -> None:
+    """Replace the text between two ``marker`` lines of ``path`` (appended
+    at the end where the markers are missing)."""
+    text = open(path).read() if osp.isfile(path) else ''
+    if text.count(marker) >= 2:
+        before, _, after = text.split(marker, 2)
+    else:
+        before, after = text.rstrip('\n') + '\n\n', '\n'
+    with open(path, 'w') as f:
+        f.write(before + marker + '\n' + body + '\n' + marker + after)
 
 
 if __name__ == '__main__':

@@ -42,7 +42,7 @@ fi
 PIP=("$PY" -m pip install -q -c "$CONSTRAINTS")
 
 stamp="$VENV/.dkd_setup_stamp"
-want_stamp="$(cat "$ROOT/requirements/runtime.txt" "$CONSTRAINTS" "$ROOT/setup.py" \
+want_stamp="$(cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" \
   "$ROOT/tools/setup_env.sh" | sha256sum | cut -c1-16)"
 if [[ "${DKD_USE_CURRENT_PYTHON:-0}" != 1 && -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] \
   && "$PY" -c "import dkd_mm" 2>/dev/null; then
@@ -96,7 +96,8 @@ else
 fi
 
 log "OpenMMLab packages and dkd_mm"
-"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+  -r "$ROOT/requirements/bench.txt"
 "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 if ! "$PY" - <<'EOF'

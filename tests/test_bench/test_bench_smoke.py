@@ -1,12 +1,19 @@
 """Smoke tests of bench/ so that the benchmark scripts cannot rot."""
+import importlib.util
+import json
+import os
 import os.path as osp
+import subprocess
 import sys
+
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 from bench.cost import mask_benchmark  # noqa: E402
-from bench.run import METHODS, format_table  # noqa: E402
+from bench.run import (FAMILIES, METHODS, TEACHER, format_table,  # noqa
+                       pair_options, seconds_per_iter, write_section)
 
 
 def test_vectorised_masks_equal_per_box_reference():
@@ -32,3 +39,97 @@ def test_table_reports_spread_and_gap_closed():
 def test_every_method_config_exists():
     for config in METHODS.values():
         assert osp.isfile(osp.join(ROOT, config)), config
+
+
+def test_write_section_replaces_only_its_own_markers(tmp_path):
+    path = str(tmp_path / 'bench.md')
+    write_section(path, '<!-- a -->', 'first')
+    write_section(path, '<!-- b -->', 'other')
+    write_section(path, '<!-- a -->', 'second')
+    text = open(path).read()
+    assert 'first' not in text
+    assert text.count('second') == 1 and text.count('other') == 1
+    assert text.index('second') < text.index('other')
+
+
+def test_pair_options_shrink_the_student_of_every_method():
+    # The plain student, dkd_mm's distillers and mmrazor's algorithm name
+    # the student at different places of their configs.
+    assert pair_options('student')[0].startswith('model.backbone.')
+    assert f'model.teacher={TEACHER}' in pair_options('fgd')
+    assert any(o.startswith('model.student.backbone.base_channels=')
+               for o in pair_options('dkd (GD+ISD+TSA)'))
+    assert pair_options('mmrazor PKD')[0].startswith('model.architecture.')
+
+
+def test_seconds_per_iter_reads_the_training_log(tmp_path):
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text(
+        '{"loss": 1.0, "time": 1.0, "iter": 1}\n'
+        '{"loss": 1.0, "time": 2.0, "iter": 2}\n'
+        '{"dota/mAP": 0.1, "time": 9.0, "step": 2}\n')
+    assert seconds_per_iter(str(tmp_path)) == 1.5
+    assert seconds_per_iter(str(tmp_path / 'missing')) is None
+
+
+def _run(args, timeout=900):
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable] + args, cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_mmrazor_imports_with_the_shim_only():
+    pytest.importorskip('mmrazor')
+    code = ('import sys; sys.path.insert(0, {root!r}); import dkd_mm; '
+            'import torch.ao.quantization.fuser_method_mappings as m; '
+            'assert not hasattr(m, "reverse2"); '
+            'from bench.mmrazor_shim import apply; apply(); '
+            'import mmrazor.models; from mmrazor.registry import MODELS; '
+            'print(MODELS.get("FpnTeacherDistill").__name__)').format(
+                root=ROOT)
+    assert 'FpnTeacherDistill' in _run(['-c', code])
+
+
+@pytest.mark.slow
+def test_quick_run_trains_distils_and_tables(tmp_path):
+    """bench/run.py --quick end to end with DKD and (where installed)
+    mmrazor's PKD: teacher, students, evaluation, table."""
+    methods = ['dkd (GD+ISD+TSA)']
+    if importlib.util.find_spec('mmrazor'):
+        methods.append('mmrazor PKD')
+    work_dir = str(tmp_path / 'bench')
+    out = _run(['bench/run.py', '--quick', '--work-dir', work_dir,
+                '--data-root', str(tmp_path / 'data'), '--methods'] + methods)
+    with open(osp.join(work_dir + '_quick', 'results.json')) as f:
+        results = json.load(f)
+    assert list(results) == ['teacher'] + methods
+    for rows in results.values():
+        assert 0.0 <= rows[0]['mAP50'] <= 1.0
+        assert {'ship', 'small-vehicle', 'mAP75'} <= set(rows[0])
+    assert '| dkd (GD+ISD+TSA) | 1 |' in out
+
+
+@pytest.mark.slow
+def test_cost_step_of_dkd_and_mmrazor_in_subprocesses():
+    methods = ['dkd (GD+ISD+TSA)'] + (
+        ['mmrazor PKD'] if importlib.util.find_spec('mmrazor') else [])
+    for name in methods:
+        out = _run(['bench/cost.py', '--one', name, 'train', '--steps', '1'])
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result['seconds'] > 0 and result['peak_mb'] > 0
+
+
+def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
+    for family in FAMILIES.values():
+        for config in family.values():
+            assert osp.isfile(osp.join(ROOT, config)), config
+    proc = subprocess.run(
+        [sys.executable, 'bench/run.py', '--pair', 'rotated-fcos',
+         '--methods', 'fgd', '--work-dir', str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "unknown ['fgd'] for --pair rotated-fcos" in proc.stderr
+    assert not os.listdir(tmp_path)  # refused before any work
