@@ -103,7 +103,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--teacher-iters', type=int,
                         help='Default: 800 (--pair families: 400)')
     parser.add_argument('--student-iters', type=int,
-                        help='Default: 300 (--pair families: 200)')
+                        help='Default: 400 (--pair families: 200)')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help='Default: 0 1 (--pair families: 0)')
     parser.add_argument(
@@ -217,7 +217,7 @@ def main() -> None:
     if args.teacher_iters is None:
         args.teacher_iters = 400 if family else 800
     if args.student_iters is None:
-        args.student_iters = 200 if family else 300
+        args.student_iters = 200 if family else 400
     if args.seeds is None:
         args.seeds = [0] if family else [0, 1]
     if args.quick:
