@@ -29,7 +29,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -42,8 +42,11 @@ from bench.run import (METHODS, RAZOR, TEACHER, pair_options,  # noqa: E402
                        write_section)
 
 
+DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
+
+
 def _build(config: str, teacher_ckpt: Optional[str],
-           options: List[str] = ()):
+           options: List[str] = (), data_root: str = DATA_ROOT):
     from mmengine.config import Config, DictAction
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -61,25 +64,31 @@ def _build(config: str, teacher_ckpt: Optional[str],
         cfg.model.teacher_ckpt = teacher_ckpt
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
-    cfg.train_dataloader.dataset.data_root = osp.join(ROOT,
-                                                      'data/synthetic_dota/')
+    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, data_root) + '/'
     DefaultScope.get_instance(f'cost{time.time()}', scope_name=cfg.default_scope)
     model = MODELS.build(cfg.model)
     loader = Runner.build_dataloader(cfg.train_dataloader)
     return model, loader
 
 
+def _endless(loader) -> Iterator:
+    """The loader's batches, epoch after epoch (small data sets)."""
+    while True:
+        yield from loader
+
+
 def measure_step(config: str, mode: str, steps: int,
                  teacher_ckpt: Optional[str],
-                 options: List[str] = ()) -> Dict[str, float]:
+                 options: List[str] = (),
+                 data_root: str = DATA_ROOT) -> Dict[str, float]:
     """Mean seconds of a training step ('train') or teacher forward."""
     torch.manual_seed(0)
-    model, loader = _build(config, teacher_ckpt, options)
+    model, loader = _build(config, teacher_ckpt, options, data_root)
     model.train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad], lr=1e-4)
     times = []
-    for i, batch in enumerate(loader):
+    for i, batch in enumerate(_endless(loader)):
         if i == steps + 2:
             break
         data = model.data_preprocessor(batch, True)
@@ -149,10 +158,10 @@ def mask_benchmark(num_boxes: int = 500, size: int = 1024) -> Dict:
         cells=sum(h * w for h, w, _ in levels))
 
 
-def inference(config: str, num_images: int,
-              options: List[str] = ()) -> Dict[str, float]:
+def inference(config: str, num_images: int, options: List[str] = (),
+              data_root: str = DATA_ROOT) -> Dict[str, float]:
     from mmengine.analysis import get_model_complexity_info
-    model, loader = _build(config, None, options)
+    model, loader = _build(config, None, options, data_root)
     model.eval()
     detector = getattr(model, 'student', model)
     info = get_model_complexity_info(
@@ -160,7 +169,7 @@ def inference(config: str, num_images: int,
         show_arch=False)
     seen, start = 0, None
     with torch.no_grad():
-        for batch in loader:
+        for batch in _endless(loader):
             data = model.data_preprocessor(batch, False)
             for i in range(len(data['inputs'])):
                 if seen == 2:
@@ -193,6 +202,10 @@ def parse_args() -> argparse.Namespace:
         '--methods', nargs='+', choices=list(METHODS), default=None,
         help='Default: all (the mmrazor row only where mmrazor is installed)')
     parser.add_argument('--out', default='docs/benchmarks.md')
+    parser.add_argument(
+        '--data-root', default=DATA_ROOT,
+        help='The embedded data (made with tools/data/make_synthetic_dota.py '
+        '--split default where missing)')
     parser.add_argument('--one', nargs=2, metavar=('METHOD', 'MODE'),
                         help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -206,7 +219,7 @@ def main() -> None:
         config = TEACHER if name == 'teacher' else METHODS[name]
         options = [] if name == 'teacher' else pair_options(name)
         print(json.dumps(measure_step(config, mode, steps, args.teacher_ckpt,
-                                      options)))
+                                      options, args.data_root)))
         return
     methods = args.methods or [
         m for m in METHODS
@@ -215,7 +228,12 @@ def main() -> None:
     # bench/configs/mmrazor_* import bench.mmrazor_plugin.
     os.environ['PYTHONPATH'] = os.pathsep.join(
         [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
-    extra = ['--steps', str(steps)] + (
+    if not osp.isdir(osp.join(ROOT, args.data_root)):
+        subprocess.run([
+            sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
+            args.data_root, '--split', 'default', '--no-progress'
+        ], cwd=ROOT, check=True)
+    extra = ['--steps', str(steps), '--data-root', args.data_root] + (
         ['--teacher-ckpt', args.teacher_ckpt] if args.teacher_ckpt else [])
     rows = {'teacher forward (no grad)': _subprocess(
         ['--one', 'teacher', 'forward'] + extra)}
@@ -242,7 +260,8 @@ def main() -> None:
     for name, config, options in (
             ('teacher', TEACHER, []),
             ('student', METHODS['student'], pair_options('student'))):
-        r = inference(config, 4 if args.quick else 40, options)
+        r = inference(config, 4 if args.quick else 40, options,
+                      args.data_root)
         lines.append(f'| {name} | {r["params_m"]:.2f} | {r["gflops"]:.2f} '
                      f'| {r["images_per_s"]:.1f} |')
     table = '\n'.join(lines)

@@ -113,11 +113,15 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
 
 
 @pytest.mark.slow
-def test_cost_step_of_dkd_and_mmrazor_in_subprocesses():
+def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
+    data = str(tmp_path / 'data')
+    _run(['tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
+          'tiny', '--no-progress'])
     methods = ['dkd (GD+ISD+TSA)'] + (
         ['mmrazor PKD'] if importlib.util.find_spec('mmrazor') else [])
     for name in methods:
-        out = _run(['bench/cost.py', '--one', name, 'train', '--steps', '1'])
+        out = _run(['bench/cost.py', '--one', name, 'train', '--steps', '1',
+                    '--data-root', data])
         result = json.loads(out.strip().splitlines()[-1])
         assert result['seconds'] > 0 and result['peak_mb'] > 0
 
