@@ -20,6 +20,7 @@ import json
 import os
 import os.path as osp
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -298,7 +299,7 @@ def format_table(results: Dict[str, List[dict]]) -> str:
 def write_report(args: argparse.Namespace, table: str,
                  seconds: float) -> None:
     import torch
-    command = ' '.join(['python', 'bench/run.py'] + sys.argv[1:])
+    command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
         pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' + ', '.join(
             f'{k}={v}' for k, v in STUDENT_WIDTH.items()))
