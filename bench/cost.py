@@ -20,7 +20,6 @@ Without ``--quick`` the tables are written to docs/benchmarks.md (between
 """
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -38,8 +37,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import dkd_mm  # noqa: E402,F401
-from bench.run import (METHODS, RAZOR, TEACHER, pair_options,  # noqa: E402
-                       write_section)
+from bench.run import (METHODS, TEACHER, available,  # noqa: E402
+                       pair_options, root_on_pythonpath, write_section)
 
 
 DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
@@ -221,13 +220,8 @@ def main() -> None:
         print(json.dumps(measure_step(config, mode, steps, args.teacher_ckpt,
                                       options, args.data_root)))
         return
-    methods = args.methods or [
-        m for m in METHODS
-        if m not in RAZOR or importlib.util.find_spec('mmrazor')
-    ]
-    # bench/configs/mmrazor_* import bench.mmrazor_plugin.
-    os.environ['PYTHONPATH'] = os.pathsep.join(
-        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    methods = args.methods or available(METHODS)
+    root_on_pythonpath()
     if not osp.isdir(osp.join(ROOT, args.data_root)):
         subprocess.run([
             sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',

@@ -117,6 +117,21 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def available(methods) -> List[str]:
+    """``methods`` without the mmrazor row where mmrazor is not installed."""
+    return [
+        m for m in methods
+        if m not in RAZOR or importlib.util.find_spec('mmrazor')
+    ]
+
+
+def root_on_pythonpath() -> None:
+    """Let subprocesses import ``bench`` (bench/configs/mmrazor_* import
+    bench.mmrazor_plugin)."""
+    os.environ['PYTHONPATH'] = os.pathsep.join(
+        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+
+
 def no_options(name: str) -> List[str]:
     """No options: the configs of ``--pair`` families are used as written."""
     return []
@@ -224,10 +239,7 @@ def main() -> None:
     if args.quick:
         args.teacher_iters, args.student_iters, args.seeds = 4, 2, [0]
     if args.methods is None:
-        args.methods = [
-            m for m in methods
-            if m not in RAZOR or importlib.util.find_spec('mmrazor')
-        ]
+        args.methods = available(methods)
         if not family and RAZOR[0] not in args.methods:
             print('mmrazor is not installed (pip install -e .[bench]): '
                   'its row is skipped', flush=True)
@@ -235,9 +247,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f'--methods: unknown {sorted(unknown)} for --pair '
                          f'{args.pair}; choose from {list(methods)}')
-    # bench/configs/mmrazor_* import bench.mmrazor_plugin.
-    os.environ['PYTHONPATH'] = os.pathsep.join(
-        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    root_on_pythonpath()
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
     run([sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
