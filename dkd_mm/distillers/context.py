@@ -4,7 +4,9 @@ A loss names what it needs by the argument names of its ``forward``; the
 distiller passes those fields by name.  Costly fields (the predictions of
 both detectors) are computed only when a loss asks for them, once a step.
 """
-from typing import Any, Callable, Dict, List
+import copy
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from mmengine.structures import InstanceData
@@ -18,9 +20,42 @@ def box_tensor(boxes: Any) -> Tensor:
     return boxes.tensor if hasattr(boxes, 'tensor') else boxes
 
 
+# What the step's own predictions of both detectors need, and no more: the
+# top ``nms_pre`` priors of each level above ``score_thr`` go into NMS.  A
+# detector's test-time settings (e.g. 1000-2000 priors per level) would send
+# thousands of an untrained student's boxes into rotated NMS on every step.
+DISTILL_PRED_CFG = dict(nms_pre=100, score_thr=0.05, max_per_img=100)
+
+
+@contextmanager
+def overridden_test_cfg(head: nn.Module, overrides: Optional[dict]):
+    """Temporarily replace the keys of ``head.test_cfg`` that it has.
+
+    Args:
+        head (nn.Module): A dense head or an RoI head with ``test_cfg``.
+        overrides (dict, optional): Key -> value; keys the head's test_cfg
+            lacks are ignored (e.g. ``nms_pre`` of an RoI head).
+    """
+    cfg = getattr(head, 'test_cfg', None)
+    if not overrides or cfg is None:
+        yield
+        return
+    saved = copy.deepcopy(cfg)
+    for key, value in overrides.items():
+        if key in cfg:
+            cfg[key] = value
+    try:
+        yield
+    finally:
+        head.test_cfg = saved
+
+
 @torch.no_grad()
-def predict_from_feats(detector: nn.Module, feats: tuple,
-                       data_samples: list) -> List[InstanceData]:
+def predict_from_feats(
+        detector: nn.Module,
+        feats: tuple,
+        data_samples: list,
+        pred_cfg: Optional[dict] = None) -> List[InstanceData]:
     """Post-NMS predictions of a detector from neck features it already has.
 
     Uses the family's own predict path: a dense head's ``predict`` for single
@@ -31,6 +66,10 @@ def predict_from_feats(detector: nn.Module, feats: tuple,
         detector (nn.Module): An mmdet/mmrotate detector.
         feats (tuple[Tensor]): Its neck outputs, each (N, C, H_l, W_l).
         data_samples (list[DetDataSample]): The batch's samples.
+        pred_cfg (dict, optional): Overrides of the final head's
+            ``test_cfg`` (``nms_pre``, ``score_thr``, ``max_per_img``, where
+            it has them; the RPN keeps its own). Defaults to None (the
+            detector's test-time settings).
 
     Returns:
         list[InstanceData]: Per image ``bboxes`` (K, 4|5) tensor, ``scores``
@@ -40,11 +79,13 @@ def predict_from_feats(detector: nn.Module, feats: tuple,
     if getattr(detector, 'with_roi_head', False):
         proposals = detector.rpn_head.predict(
             feats, data_samples, rescale=False)
-        results = detector.roi_head.predict(
-            feats, proposals, data_samples, rescale=False)
+        with overridden_test_cfg(detector.roi_head, pred_cfg):
+            results = detector.roi_head.predict(
+                feats, proposals, data_samples, rescale=False)
     elif hasattr(detector, 'bbox_head'):
-        results = detector.bbox_head.predict(
-            feats, data_samples, rescale=False)
+        with overridden_test_cfg(detector.bbox_head, pred_cfg):
+            results = detector.bbox_head.predict(
+                feats, data_samples, rescale=False)
     else:
         raise TypeError(f'{type(detector).__name__} has neither a bbox_head '
                         'nor an RPN + RoI head to predict instances with')

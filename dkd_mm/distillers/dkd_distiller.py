@@ -26,7 +26,8 @@ from dkd_mm.registry import MODELS
 from .builder import (ModelSpec, build_model, load_teacher_weights,
                       model_config)
 from .checks import check_pair, loss_arguments, neck_levels
-from .context import (CONTEXT_FIELDS, DistillContext, box_tensor,
+from .context import (CONTEXT_FIELDS, DISTILL_PRED_CFG, DistillContext,
+                      box_tensor,
                       current_train_status, predict_from_feats)
 from .recorder import OutputRecorder
 
@@ -48,6 +49,12 @@ class DKDDistiller(BaseModel):
             ``forward`` arguments.  Defaults to no distillation loss.
         student_feat_module (str): The student module whose output are the
             multi-scale features. Defaults to 'neck'.
+        pred_cfg (dict, optional): Overrides of the final heads'
+            ``test_cfg`` for the predictions a loss asks for during training
+            (ISD's): at most ``nms_pre`` priors per level above
+            ``score_thr`` enter NMS. Defaults to ``DISTILL_PRED_CFG``
+            (100 per level, score 0.05, 100 per image); None keeps the
+            detectors' test-time settings.
         init_cfg (dict, optional): Passed to ``BaseModel``.
     """
 
@@ -57,6 +64,7 @@ class DKDDistiller(BaseModel):
                  teacher_ckpt: Optional[str] = None,
                  distill_losses: Optional[Dict[str, dict]] = None,
                  student_feat_module: str = 'neck',
+                 pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -98,6 +106,7 @@ class DKDDistiller(BaseModel):
             self.distill_losses[name] = loss
         self._recorder = OutputRecorder(self.student, [student_feat_module])
         self._feat_module = student_feat_module
+        self.pred_cfg = dict(pred_cfg) if pred_cfg is not None else None
         # Scales every distillation loss; DKDTeacherHook sets it for warm-up
         # and stop.  0 skips the teacher and the losses entirely.
         self.distill_scale = 1.0
@@ -186,9 +195,10 @@ class DKDDistiller(BaseModel):
             student=self.student)
         lazy = dict(
             teacher_preds=lambda: predict_from_feats(
-                self.teacher, teacher_feats, batch_data_samples),
+                self.teacher, teacher_feats, batch_data_samples,
+                self.pred_cfg),
             student_preds=lambda: predict_from_feats(
-                self.student, raw_feats, batch_data_samples),
+                self.student, raw_feats, batch_data_samples, self.pred_cfg),
             train_status=current_train_status)
         return DistillContext(values, lazy)
 

@@ -10,6 +10,7 @@ from .hardness import box_hardness, status_weights
 from .instance_selection import (MISS_LOSS, Selection, flatten_gt_index,
                                  gt_det_losses, instance_det_losses,
                                  pairwise_iou, select_instances)
+from .normalize import pearson_normalize
 from .relation import relation_loss, relation_matrix
 from .roi_features import map_roi_levels, roi_features
 
@@ -19,5 +20,6 @@ __all__ = [
     'points_in_boxes', 'relation_loss', 'relation_matrix',
     'spatial_attention', 'status_weights', 'MISS_LOSS', 'Selection',
     'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
-    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features', 'fgd_masks', 'global_context'
+    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features',
+    'fgd_masks', 'global_context', 'pearson_normalize'
 ]

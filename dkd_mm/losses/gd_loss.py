@@ -7,7 +7,8 @@ import torch
 from torch import Tensor, nn
 
 from dkd_mm.functional import (background_weights, channel_attention,
-                               feature_strides, foreground_mask, relation_loss,
+                               feature_strides, foreground_mask,
+                               pearson_normalize, relation_loss,
                                spatial_attention)
 from dkd_mm.registry import MODELS
 
@@ -18,30 +19,34 @@ Feats = Union[Tensor, Sequence[Tensor]]
 class DynamicGlobalDistillLoss(nn.Module):
     """Foreground, dynamic-background and global-relation distillation.
 
-    On each FPN level, with teacher ``T`` and adapted student ``S``
-    ``(N, C, H, W)``, teacher attentions ``A_s (N, 1, H, W)`` and
-    ``A_c (N, C, 1, 1)`` (FGD's, temperature ``tau``) and
-    ``E = A_s * A_c * (T - S) ** 2``:
+    On each FPN level, teacher ``T`` and adapted student ``S``
+    ``(N, C, H, W)`` are first standardised per channel over the batch
+    (``pearson_normalize``, as PKD), so that no term depends on the scale
+    of either network's features.  With teacher attentions ``A_s (N, H, W)``
+    and ``A_c (N, C)`` of the standardised teacher (FGD's, temperature
+    ``tau``, both of mean 1) and the per-cell error
+    ``E = A_s * mean_c A_c * (T - S) ** 2``:
 
-    * ``fg = alpha / N * sum(M_fg * E)``, ``M_fg`` the scale-normalised
-      box mask (1 / box area in cells, max over overlapping boxes);
-    * ``bg = beta / N * sum(M_bg * E)``, ``M_bg`` a softmax over each
-      image's background cells of the detached discrepancy
-      ``D = mean_c (T - S) ** 2`` (see ``background_weights``);
-    * ``global = gamma * mean((G_s - G_t) ** 2)``, ``G`` the cosine
+    * ``fg = alpha * sum_l sum(M_fg * E) / sum_l sum(M_fg)``, the
+      ``M_fg``-weighted mean of ``E`` over every level's foreground,
+      ``M_fg`` the scale-normalised box mask (1 / box area in cells, max
+      over overlapping boxes), so each object weighs about the same;
+    * ``bg = beta * mean_{l,n} sum_hw(M_bg * E)``, ``M_bg`` a softmax over
+      each image's background cells of the detached discrepancy
+      ``D = mean_c (T - S) ** 2`` (see ``background_weights``), summing to
+      1 per image and level;
+    * ``global = gamma * mean_l mean((G_s - G_t) ** 2)``, ``G`` the cosine
       affinity of the cells pooled to at most ``pool_size`` per side.
 
-    Each term is summed over levels and multiplied by ``loss_weight``;
-    the teacher is detached. Scale: ``M_fg`` sums to ~1 per object and
-    level, ``M_bg`` to 1 per image and level. The defaults are calibrated
-    (``bench/calibrate.py``, docs/method.md section 5) on the embedded data
-    with a trained ResNet-50 teacher and a fresh ResNet-18 student: each
-    term is then 0.1x to 1x the student's detection loss.
+    Every term is a weighted mean of errors between standardised maps: about
+    2 for unrelated maps, 0 for identical ones, whatever the pair, the
+    number of levels or of objects.  Each is multiplied by ``loss_weight``;
+    the teacher is detached.
 
     Args:
-        alpha (float): Weight of the foreground term. Defaults to 2e-5.
-        beta (float): Weight of the background term. Defaults to 5e-6.
-        gamma (float): Weight of the relation term. Defaults to 5.0.
+        alpha (float): Weight of the foreground term. Defaults to 1.0.
+        beta (float): Weight of the background term. Defaults to 0.5.
+        gamma (float): Weight of the relation term. Defaults to 1.0.
         tau (float): Temperature of the teacher attentions. Defaults to 0.5.
         bg_tau (float): Temperature of the background softmax over the
             normalised discrepancy ``D / mean_bg(D)``: with 1.0, a cell
@@ -54,18 +59,22 @@ class DynamicGlobalDistillLoss(nn.Module):
             Defaults to True.
         pool_size (int): Largest side of the pooled grid of the relation
             term. Defaults to 16.
+        standardize (bool): Standardise both maps first. False gives the
+            earlier raw-feature form (sums over cells, weights tied to one
+            pair's feature scale; docs/method.md, history). Defaults to True.
         loss_weight (float): Weight of all terms. Defaults to 1.0.
     """
 
     def __init__(self,
-                 alpha: float = 2e-5,
-                 beta: float = 5e-6,
-                 gamma: float = 5.0,
+                 alpha: float = 1.0,
+                 beta: float = 0.5,
+                 gamma: float = 1.0,
                  tau: float = 0.5,
                  bg_tau: float = 1.0,
                  bg_topk_ratio: float = 1.0,
                  bg_normalize: bool = True,
                  pool_size: int = 16,
+                 standardize: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if not 0 < bg_topk_ratio <= 1:
@@ -77,6 +86,7 @@ class DynamicGlobalDistillLoss(nn.Module):
         self.bg_topk_ratio = bg_topk_ratio
         self.bg_normalize = bg_normalize
         self.pool_size = pool_size
+        self.standardize = standardize
         self.loss_weight = loss_weight
 
     def compute_maps(self, student_feats: Feats, teacher_feats: Feats,
@@ -91,10 +101,18 @@ class DynamicGlobalDistillLoss(nn.Module):
             ``spatial_attn_t``, ``discrepancy`` ``(N, H, W)`` and
             ``channel_attn_t`` ``(N, C)``.
         """
-        pairs, boxes = _check_inputs(student_feats, teacher_feats, gt_bboxes)
+        pairs, boxes = self._pairs(student_feats, teacher_feats, gt_bboxes)
         return [
             self._level_maps(s, t, boxes, batch_input_shape) for s, t in pairs
         ]
+
+    def _pairs(self, student_feats: Feats, teacher_feats: Feats,
+               gt_bboxes: List[Tensor]) -> Tuple[list, List[Tensor]]:
+        pairs, boxes = _check_inputs(student_feats, teacher_feats, gt_bboxes)
+        if self.standardize:
+            pairs = [(pearson_normalize(s), pearson_normalize(t))
+                     for s, t in pairs]
+        return pairs, boxes
 
     def forward(self, student_feats: Feats, teacher_feats: Feats,
                 gt_bboxes: List[Tensor],
@@ -114,19 +132,28 @@ class DynamicGlobalDistillLoss(nn.Module):
         Returns:
             dict[str, Tensor]: scalar ``fg``, ``bg`` and ``global`` terms.
         """
-        pairs, boxes = _check_inputs(student_feats, teacher_feats, gt_bboxes)
-        fg_loss = bg_loss = global_loss = 0
+        pairs, boxes = self._pairs(student_feats, teacher_feats, gt_bboxes)
+        fg_sum = fg_weight = bg_loss = global_loss = 0
         for student, teacher in pairs:
             maps = self._level_maps(student, teacher, boxes, batch_input_shape)
             num = student.size(0)
             channel_attn = maps['channel_attn_t'][:, :, None, None]
-            # sum_c A_c (T - S)^2, then the spatial weights: (N, H, W).
-            error = (channel_attn * (teacher - student).pow(2)).sum(dim=1)
+            # A_c-weighted error per cell, then the spatial weights: (N, H, W).
+            error = (channel_attn * (teacher - student).pow(2))
+            error = error.mean(dim=1) if self.standardize else error.sum(1)
             error = error * maps['spatial_attn_t']
-            fg_loss = fg_loss + (maps['fg_mask'] * error).sum() / num
+            fg_sum = fg_sum + (maps['fg_mask'] * error).sum()
+            fg_weight = fg_weight + maps['fg_mask'].sum()
             bg_loss = bg_loss + (maps['bg_weight'] * error).sum() / num
             global_loss = global_loss + relation_loss(student, teacher,
                                                       self.pool_size)
+        if self.standardize:  # weighted means, see the class docstring
+            # No foreground cell: fg_sum is 0 (with its gradient path).
+            fg_loss = fg_sum / torch.as_tensor(fg_weight).clamp(min=1e-6)
+            bg_loss, global_loss = bg_loss / len(pairs), global_loss / len(
+                pairs)
+        else:  # earlier form: sums over cells and levels, per image
+            fg_loss = fg_sum / pairs[0][0].size(0)
         return {
             'fg': self.loss_weight * self.alpha * fg_loss,
             'bg': self.loss_weight * self.beta * bg_loss,

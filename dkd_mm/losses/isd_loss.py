@@ -8,7 +8,9 @@ candidates are the teacher's post-NMS instances (score >= score_thr); each
 is judged by l = -log(p) + (1 - IoU) against its GT box; it is distilled iff
 it beats the student on that box (l_T(i) < l_S(g)) and is no outlier
 (l_T(i) <= mean + k * std).  With weights w_i proportional to
-(l_S(g) - l_T(i)) * omega_g (TSA's status weight):
+(l_S(g) - l_T(i)) * omega_g (TSA's status weight) and R the 7x7 RoI
+features of both detectors' standardised FPN levels (per channel over the
+batch, as PKD, so the terms do not depend on either feature scale):
 
     L = w1 * sum_i w_i mean (R_S(i) - R_T(i))^2
         + w2 * MSE(cos(R_S pooled), cos(R_T pooled))
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 
 from dkd_mm.functional import (MISS_LOSS, box_hardness, flatten_gt_index,
                                gt_det_losses, instance_det_losses,
-                               roi_features, select_instances,
+                               pearson_normalize, roi_features, select_instances,
                                status_weights)
 from dkd_mm.registry import MODELS
 
@@ -46,11 +48,13 @@ class InstanceSelectionDistillLoss(nn.Module):
         k_std (float): Outlier threshold in std. Defaults to 1.0.
         miss_loss (float): Student loss of an unmatched GT box.
             Defaults to -log(0.05) + 1.
-        feat_weight (float): Weight w1 of the RoI feature term.
-            Defaults to 0.25 (calibrated, docs/method.md section 5).
-        relation_weight (float): Weight w2 of the relation term; cosine
-            matrices of pooled RoI features differ little, hence the large
-            weight. Defaults to 200.0 (calibrated likewise).
+        feat_weight (float): Weight w1 of the RoI feature term, a weighted
+            mean of per-instance MSEs of standardised features (about 2 for
+            unrelated features). Defaults to 1.0.
+        relation_weight (float): Weight w2 of the relation term, an MSE of
+            cosines in [0, 4]. Defaults to 1.0.
+        standardize (bool): Standardise the FPN levels before pooling.
+            False gives the earlier raw-feature form. Defaults to True.
         use_status (bool): Multiply w_i by TSA's omega of the GT box.
             Defaults to True.
         loss_weight (float): Weight of the whole loss. Defaults to 1.0.
@@ -62,8 +66,9 @@ class InstanceSelectionDistillLoss(nn.Module):
                  iou_thr: float = 0.5,
                  k_std: float = 1.0,
                  miss_loss: float = MISS_LOSS,
-                 feat_weight: float = 0.25,
-                 relation_weight: float = 200.0,
+                 feat_weight: float = 1.0,
+                 relation_weight: float = 1.0,
+                 standardize: bool = True,
                  use_status: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -74,6 +79,7 @@ class InstanceSelectionDistillLoss(nn.Module):
         self.miss_loss = miss_loss
         self.feat_weight = feat_weight
         self.relation_weight = relation_weight
+        self.standardize = standardize
         self.use_status = use_status
         self.loss_weight = loss_weight
 
@@ -148,7 +154,11 @@ class InstanceSelectionDistillLoss(nn.Module):
             for i, c in enumerate(cands)
         ]
         strides = [batch_input_shape[0] / f.shape[-2] for f in teacher_feats]
+        if self.standardize:
+            student_feats = [pearson_normalize(f) for f in student_feats]
         with torch.no_grad():
+            if self.standardize:
+                teacher_feats = [pearson_normalize(f) for f in teacher_feats]
             roi_t = roi_features(teacher_feats, boxes, strides)
         roi_s = roi_features(student_feats, boxes, strides)
         weights = sel.weights[sel.selected]

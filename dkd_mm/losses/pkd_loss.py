@@ -5,27 +5,10 @@ from typing import Sequence, Union
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dkd_mm.functional import pearson_normalize
 from dkd_mm.registry import MODELS
 
 Feats = Union[Tensor, Sequence[Tensor]]
-
-
-def pearson_normalize(feat: Tensor, eps: float = 1e-6) -> Tensor:
-    """Zero mean, unit (unbiased) std per channel over ``(N, H, W)``.
-
-    As mmrazor's ``PKDLoss.norm`` (the PKD authors' code): the statistics
-    of a channel are taken over the whole batch, not per image.
-
-    Args:
-        feat (Tensor): ``(N, C, H, W)`` feature map.
-        eps (float): Added to the std. Defaults to 1e-6.
-
-    Returns:
-        Tensor: ``(N, C, H, W)`` normalised features.
-    """
-    mean = feat.mean(dim=(0, 2, 3), keepdim=True)
-    std = feat.std(dim=(0, 2, 3), keepdim=True)
-    return (feat - mean) / (std + eps)
 
 
 @MODELS.register_module()

@@ -189,3 +189,28 @@ def test_distill_scale_zero_skips_distillation():
     losses = model.loss(inputs, samples)
     assert 'loss_fitnet' not in losses
     assert {'loss_cls', 'loss_bbox'} <= set(losses)
+
+
+def test_training_predictions_use_pred_cfg_and_restore_test_cfg():
+    # ISD's predictions during training send at most pred_cfg['nms_pre']
+    # priors per level into NMS and keep max_per_img; test-time settings
+    # (the evaluator's) are restored afterwards.
+    from dkd_mm.distillers.context import predict_from_feats
+    model = MODELS.build(_cfg()).eval()
+    head = model.student.bbox_head
+    before = copy.deepcopy(head.test_cfg)
+    inputs, samples = demo_batch()
+    # An untrained head scores every prior alike: lower the threshold so
+    # that every prior passes and only nms_pre / max_per_img bound it.
+    cfg = dict(nms_pre=3, score_thr=0.0, max_per_img=2)
+    with torch.no_grad():
+        feats = model.student.extract_feat(inputs)
+        light = predict_from_feats(model.student, feats, samples, cfg)
+        full = predict_from_feats(model.student, feats, samples,
+                                  dict(score_thr=0.0))
+    assert all(len(r) <= 2 for r in light)
+    assert max(len(r) for r in full) > 2
+    assert head.test_cfg == before
+    assert model.pred_cfg == dict(nms_pre=100, score_thr=0.05,
+                                  max_per_img=100)
+    assert MODELS.build(_cfg(pred_cfg=None)).pred_cfg is None

@@ -10,7 +10,8 @@ from dkd_mm.functional import (channel_attention, foreground_mask,
 from dkd_mm.losses.gd_loss import DynamicGlobalDistillLoss
 from dkd_mm.registry import MODELS
 
-UNIT = dict(alpha=1., beta=1., gamma=1., bg_normalize=False)
+# The raw-feature form (standardize=False): hand-worked values below.
+UNIT = dict(alpha=1., beta=1., gamma=1., bg_normalize=False, standardize=False)
 
 
 def _known_pair():
@@ -48,8 +49,8 @@ def test_weights_scale_terms_and_tensor_input():
     boxes = [torch.tensor([[4., 4., 8., 8., 0.3]])]
     unit = DynamicGlobalDistillLoss(**UNIT)(student, teacher, boxes, (16, 16))
     scaled = DynamicGlobalDistillLoss(
-        alpha=2., beta=3., gamma=5.,
-        bg_normalize=False)((student, ), (teacher, ), boxes, (16, 16))
+        alpha=2., beta=3., gamma=5., bg_normalize=False,
+        standardize=False)((student, ), (teacher, ), boxes, (16, 16))
     for key, factor in (('fg', 2.), ('bg', 3.), ('global', 5.)):
         torch.testing.assert_close(scaled[key], factor * unit[key])
 
@@ -84,12 +85,66 @@ def test_matches_reference_on_two_levels_two_images():
         torch.zeros(0, 4)
     ]
     loss = DynamicGlobalDistillLoss(
-        alpha=1., beta=1., gamma=1., bg_tau=1e9, bg_normalize=False)
+        alpha=1., beta=1., gamma=1., bg_tau=1e9, bg_normalize=False,
+        standardize=False)
     out = loss(student, teacher, boxes, (64, 96))
     fg, bg, glob = _reference(student, teacher, boxes, (64, 96), 0.5)
     torch.testing.assert_close(out['fg'], fg)
     torch.testing.assert_close(out['bg'], bg)
     torch.testing.assert_close(out['global'], glob)
+
+
+def test_standardized_known_values():
+    # One level, N = 1, C = 1, H = 1, W = 4, 8 x 32 input -> stride 8.
+    # T = [0, 0, 0, 4]: mean 1, unbiased std 2 -> T^ = [-.5, -.5, -.5, 1.5].
+    # S = [1, 3, 1, 3]: mean 2, std sqrt(4/3) -> S^ = [-a, a, -a, a] with
+    # a = sqrt(3) / 2.  (T^ - S^)^2 per cell: (a - .5)^2, (a + .5)^2,
+    # (a - .5)^2, (1.5 - a)^2.
+    # A_c = 1 (one channel); A_s = 4 softmax(|T^| / 0.5) = 4 [1, 1, 1, e^2]
+    # / (3 + e^2).  The box (0, 0, 8, 8) holds cell 0 only (M_fg = 1):
+    # fg = A_s[0] (a - .5)^2 / 1.  Background cells 1..3 with a uniform
+    # softmax (bg_tau -> infinity): bg = mean of A_s E over cells 1..3.
+    a = math.sqrt(3) / 2
+    teacher = torch.tensor([0., 0., 0., 4.]).reshape(1, 1, 1, 4)
+    student = torch.tensor([1., 3., 1., 3.]).reshape(1, 1, 1, 4)
+    attn = 4 * torch.tensor([1., 1., 1., math.exp(2)]) / (3 + math.exp(2))
+    error = attn * torch.tensor([(a - .5)**2, (a + .5)**2, (a - .5)**2,
+                                 (1.5 - a)**2])
+    out = DynamicGlobalDistillLoss(bg_tau=1e9)(
+        student, teacher, [torch.tensor([[0., 0., 8., 8.]])], (8, 32))
+    torch.testing.assert_close(out['fg'], error[0] * 1.0, rtol=1e-5, atol=0)
+    torch.testing.assert_close(out['bg'], error[1:].mean() * 0.5, rtol=1e-5,
+                               atol=0)
+
+
+def test_standardized_terms_do_not_depend_on_feature_scale():
+    # The default form is a weighted mean of errors between standardised
+    # maps: scaling either network's features, or adding an offset per
+    # channel, changes nothing; more objects or levels do not inflate it.
+    torch.manual_seed(0)
+    shapes = [(2, 8, 8, 8), (2, 8, 4, 4)]
+    teacher = tuple(torch.randn(shape) for shape in shapes)
+    student = tuple(torch.randn(shape) for shape in shapes)
+    boxes = [torch.tensor([[4., 4., 30., 20., 0.3]]), torch.zeros(0, 5)]
+    loss = DynamicGlobalDistillLoss()
+    out = loss(student, teacher, boxes, (64, 64))
+    scaled = loss(tuple(100 * s + 3 for s in student),
+                  tuple(0.01 * t - 1 for t in teacher), boxes, (64, 64))
+    for key in out:
+        # (up to the eps of 1e-6 added to a std of 0.01)
+        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3,
+                                   atol=1e-5)
+    # Unrelated unit-variance maps: each term is O(1), not O(cells).
+    assert 0.3 < out['fg'] < 10 and 0.3 < out['bg'] < 10
+    assert 0 < out['global'] < 4
+    # Two copies of the image and its boxes: the same value.
+    doubled = loss(tuple(torch.cat([s, s]) for s in student),
+                   tuple(torch.cat([t, t]) for t in teacher), boxes * 2,
+                   (64, 64))
+    for key in out:
+        # (only the unbiased std's n - 1 moves: 2% at 32 cells a channel)
+        torch.testing.assert_close(doubled[key], out[key], rtol=3e-2,
+                                   atol=1e-4)
 
 
 @pytest.mark.parametrize('dim', [4, 5])

@@ -14,8 +14,11 @@ from dkd_mm.registry import MODELS
 # here has sqrt(wh) < 112, so all RoIs come from level 0.
 INPUT = (64, 64)
 SIZES = (8, 4)
-# Unit term weights, so the hand-worked values are the raw terms.
-UNIT = dict(use_status=False, feat_weight=1.0, relation_weight=1.0)
+# Unit term weights and raw features, so the hand-worked values are the raw
+# terms (the default standardised form is tested against them below).
+UNIT = dict(
+    use_status=False, feat_weight=1.0, relation_weight=1.0,
+    standardize=False)
 
 
 @pytest.fixture
@@ -132,6 +135,7 @@ def test_known_values_and_logging(hub, rotated):
             feat_weight=2.,
             relation_weight=3.,
             loss_weight=0.5,
+            standardize=False,
             use_status=False))
     out = loss(
         _feats(value=0.), _feats(value=1., grad=False), teacher, student,
@@ -139,6 +143,30 @@ def test_known_values_and_logging(hub, rotated):
     torch.testing.assert_close(out['feat'], torch.tensor(1.0))
     torch.testing.assert_close(out['relation'], torch.tensor(1.5))
     assert _logged(hub) == [6, 2, 1, 2]
+
+
+@pytest.mark.parametrize('rotated', [False, True])
+def test_standardized_is_raw_form_on_normalised_levels(hub, rotated):
+    # The default form pools RoIs from levels standardised per channel over
+    # the batch: it equals the raw form applied to pearson_normalize(level),
+    # and so does not change when either network's features are scaled.
+    from dkd_mm.functional import pearson_normalize
+    teacher, student, gt_boxes, gt_labels = _crafted(rotated)
+    s_feats, t_feats = _feats(seed=0, grad=False), _feats(seed=1, grad=False)
+    args = (teacher, student, gt_boxes, gt_labels, INPUT, 0.)
+    out = InstanceSelectionDistillLoss(use_status=False)(s_feats, t_feats,
+                                                         *args)
+    raw = InstanceSelectionDistillLoss(**UNIT)(
+        [pearson_normalize(f) for f in s_feats],
+        [pearson_normalize(f) for f in t_feats], *args)
+    scaled = InstanceSelectionDistillLoss(use_status=False)(
+        [50 * f - 2 for f in s_feats], [0.02 * f + 1 for f in t_feats],
+        *args)
+    for key in ('feat', 'relation'):
+        assert out[key] > 0
+        torch.testing.assert_close(out[key], raw[key])
+        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3,
+                                   atol=1e-6)
 
 
 @pytest.mark.parametrize('rotated', [False, True])
