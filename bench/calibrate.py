@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import dkd_mm  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -29,10 +29,16 @@ def main() -> None:
     parser.add_argument('--batches', type=int, default=5)
     parser.add_argument('--data-root', default='data/synthetic_dota/')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--student-ckpt', help='A run checkpoint of CONFIG (e.g. at half of '
+        'training) instead of a freshly initialised student')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.model.teacher_ckpt = args.teacher_ckpt
     cfg.train_dataloader.dataset.data_root = args.data_root
     cfg.train_dataloader.num_workers = 0
@@ -41,27 +47,39 @@ def main() -> None:
     from dkd_mm.registry import MODELS
     model = MODELS.build(cfg.model)
     model.init_weights()  # as the Runner does (e.g. the focal-loss prior)
+    if args.student_ckpt:
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, args.student_ckpt, map_location='cpu')
     model.train()
     loader = Runner.build_dataloader(cfg.train_dataloader)
     sums: dict = {}
+    grads: dict = {}
     for i, batch in enumerate(loader):
         if i == args.batches:
             break
         data = model.data_preprocessor(batch, True)
-        with torch.no_grad():
-            losses = model.loss(data['inputs'], data['data_samples'])
+        losses = model.loss(data['inputs'], data['data_samples'])
+        feats = tuple(model._recorder.outputs[model._feat_module])
         for key, value in losses.items():
             value = sum(value) if isinstance(value, list) else value
             sums[key] = sums.get(key, 0.0) + float(value) / args.batches
+            # Strength: how hard the term pulls on the student's neck output.
+            grad = torch.autograd.grad(
+                value, feats, retain_graph=True, allow_unused=True)
+            norm = sum(float(g.pow(2).sum()) for g in grad
+                       if g is not None)**0.5
+            grads[key] = grads.get(key, 0.0) + norm / args.batches
     distill = {
         k: v
         for k, v in sums.items() if k.startswith(_distill_keys(model))
     }
     det = sum(v for k, v in sums.items() if k not in distill)
-    print(f'| term | value at init | ratio to detection loss ({det:.3f}) |')
-    print('|---|---|---|')
+    print(f'| term | value | ratio to detection loss ({det:.3f}) | '
+          'gradient norm on the student neck |')
+    print('|---|---|---|---|')
     for key, value in sorted(sums.items()):
-        print(f'| {key} | {value:.4f} | {value / det:.3f} |')
+        print(f'| {key} | {value:.4f} | {value / det:.3f} | '
+              f'{grads[key]:.4f} |')
 
 
 def _distill_keys(model) -> tuple:

@@ -50,12 +50,20 @@ def overridden_test_cfg(head: nn.Module, overrides: Optional[dict]):
         head.test_cfg = saved
 
 
+def is_dense(detector: nn.Module) -> bool:
+    """Whether the detector's instances come from one dense ``bbox_head``
+    (single-stage and anchor-free detectors), not RPN + RoI head."""
+    return (not getattr(detector, 'with_roi_head', False)
+            and hasattr(detector, 'bbox_head'))
+
+
 @torch.no_grad()
 def predict_from_feats(
         detector: nn.Module,
         feats: tuple,
         data_samples: list,
-        pred_cfg: Optional[dict] = None) -> List[InstanceData]:
+        pred_cfg: Optional[dict] = None,
+        head_outs: Optional[tuple] = None) -> List[InstanceData]:
     """Post-NMS predictions of a detector from neck features it already has.
 
     Uses the family's own predict path: a dense head's ``predict`` for single
@@ -70,6 +78,10 @@ def predict_from_feats(
             ``test_cfg`` (``nms_pre``, ``score_thr``, ``max_per_img``, where
             it has them; the RPN keeps its own). Defaults to None (the
             detector's test-time settings).
+        head_outs (tuple, optional): The dense head's forward outputs on
+            ``feats`` (e.g. ``(cls_scores, bbox_preds)``), when the step has
+            them already: they are decoded instead of running the head
+            again. Ignored for two-stage detectors. Defaults to None.
 
     Returns:
         list[InstanceData]: Per image ``bboxes`` (K, 4|5) tensor, ``scores``
@@ -83,9 +95,16 @@ def predict_from_feats(
             results = detector.roi_head.predict(
                 feats, proposals, data_samples, rescale=False)
     elif hasattr(detector, 'bbox_head'):
-        with overridden_test_cfg(detector.bbox_head, pred_cfg):
-            results = detector.bbox_head.predict(
-                feats, data_samples, rescale=False)
+        head = detector.bbox_head
+        with overridden_test_cfg(head, pred_cfg):
+            if head_outs is None:
+                results = head.predict(feats, data_samples, rescale=False)
+            else:
+                outs = [[o.detach() for o in out] for out in head_outs]
+                results = head.predict_by_feat(
+                    *outs,
+                    batch_img_metas=[s.metainfo for s in data_samples],
+                    rescale=False)
     else:
         raise TypeError(f'{type(detector).__name__} has neither a bbox_head '
                         'nor an RPN + RoI head to predict instances with')

@@ -27,8 +27,8 @@ from .builder import (ModelSpec, build_model, load_teacher_weights,
                       model_config)
 from .checks import check_pair, loss_arguments, neck_levels
 from .context import (CONTEXT_FIELDS, DISTILL_PRED_CFG, DistillContext,
-                      box_tensor,
-                      current_train_status, predict_from_feats)
+                      box_tensor, current_train_status, is_dense,
+                      predict_from_feats)
 from .recorder import OutputRecorder
 
 
@@ -104,8 +104,16 @@ class DKDDistiller(BaseModel):
                 raise TypeError(f'distill_losses.{name}: {exc}') from exc
             self._loss_args[name] = loss_arguments(name, loss, CONTEXT_FIELDS)
             self.distill_losses[name] = loss
-        self._recorder = OutputRecorder(self.student, [student_feat_module])
         self._feat_module = student_feat_module
+        # A dense student's head outputs of its own loss pass are decoded
+        # for the predictions a loss asks for, rather than run again.
+        self._head_module = 'bbox_head' if is_dense(self.student) and any(
+            'student_preds' in args
+            for args in self._loss_args.values()) else None
+        self._recorder = OutputRecorder(
+            self.student,
+            [student_feat_module] + [self._head_module] * bool(
+                self._head_module))
         self.pred_cfg = dict(pred_cfg) if pred_cfg is not None else None
         # Scales every distillation loss; DKDTeacherHook sets it for warm-up
         # and stop.  0 skips the teacher and the losses entirely.
@@ -198,7 +206,8 @@ class DKDDistiller(BaseModel):
                 self.teacher, teacher_feats, batch_data_samples,
                 self.pred_cfg),
             student_preds=lambda: predict_from_feats(
-                self.student, raw_feats, batch_data_samples, self.pred_cfg),
+                self.student, raw_feats, batch_data_samples, self.pred_cfg,
+                self._recorder.outputs.get(self._head_module)),
             train_status=current_train_status)
         return DistillContext(values, lazy)
 

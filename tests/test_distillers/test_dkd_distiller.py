@@ -214,3 +214,35 @@ def test_training_predictions_use_pred_cfg_and_restore_test_cfg():
     assert model.pred_cfg == dict(nms_pre=100, score_thr=0.05,
                                   max_per_img=100)
     assert MODELS.build(_cfg(pred_cfg=None)).pred_cfg is None
+
+
+def test_student_predictions_reuse_the_loss_pass_head_outputs():
+    # ISD's student predictions decode the dense head's outputs of the
+    # student's own loss pass: the head runs once a step, and the result is
+    # what running the head again on the same features gives.
+    from dkd_mm.distillers.context import predict_from_feats
+    model = MODELS.build(
+        _cfg(distill_losses=dict(
+            loss_isd=dict(type='InstanceSelectionDistillLoss')),
+             pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+    assert model._head_module == 'bbox_head'
+    assert MODELS.build(_cfg())._head_module is None  # no loss asks
+    model.train()
+    calls = []
+    model.student.bbox_head.register_forward_hook(
+        lambda *args: calls.append(1))
+    inputs, samples = demo_batch()
+    losses = model.loss(inputs, samples)
+    assert len(calls) == 1, 'the student head ran more than once'
+    assert {'loss_isd_feat', 'loss_isd_relation'} <= set(losses)
+    raw_feats = model._recorder.outputs['neck']
+    reused = predict_from_feats(model.student, raw_feats, samples,
+                                model.pred_cfg,
+                                model._recorder.outputs['bbox_head'])
+    again = predict_from_feats(model.student, raw_feats, samples,
+                               model.pred_cfg)
+    assert [len(r) for r in reused] == [len(r) for r in again]
+    assert max(len(r) for r in reused) > 0
+    for a, b in zip(reused, again):
+        torch.testing.assert_close(a.bboxes, b.bboxes)
+        torch.testing.assert_close(a.scores, b.scores)
