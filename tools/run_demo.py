@@ -64,12 +64,23 @@ def run(cmd: list, log: str) -> None:
 
 
 def settings_hash(*parts) -> str:
+    """A short key of a run's settings: the parts themselves and, for each
+    part that is a config file, the whole config it resolves to (its
+    ``_base_`` files included), so editing a base invalidates the runs
+    built on it."""
     text = json.dumps(parts, sort_keys=True)
     for p in parts:
-        if isinstance(p, str) and osp.isfile(osp.join(ROOT, p)):
-            with open(osp.join(ROOT, p)) as f:
-                text += f.read()
+        if isinstance(p, str) and p.endswith('.py') and osp.isfile(
+                osp.join(ROOT, p)):
+            text += resolved_config(osp.join(ROOT, p))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def resolved_config(path: str) -> str:
+    """The merged text of a config file (mmengine resolves its bases)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    return json.dumps(cfg.to_dict(), sort_keys=True, default=str)
 
 
 def train(name: str, config: str, iters: int, work_dir: str, data_root: str,

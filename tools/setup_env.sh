@@ -25,7 +25,6 @@ CACHE="${DKD_CACHE:-$HOME/.cache/dkd_mm/wheels}"
 PYTHON_BIN="${DKD_PYTHON:-python3.11}"
 MMCV_VERSION=2.0.1
 MMCV_SHA256=2b9b2c23795b3f43cf2ebcaca46552d9b4ef7e903eacdcf7c08ee15195044071
-MMCV_URL="https://files.pythonhosted.org/packages/ab/03/6c4fb70f2c547ab96cbf66a235aa4465631f77d045e57d84d941b3e66311/mmcv-${MMCV_VERSION}.tar.gz"
 CONSTRAINTS="$ROOT/requirements/constraints.txt"
 
 log() { printf '[setup_env] %s\n' "$*" >&2; }
@@ -79,9 +78,14 @@ else
     trap 'rm -rf "$build"' EXIT
     sdist="$CACHE/mmcv-${MMCV_VERSION}.tar.gz"
     if [[ ! -f "$sdist" ]] || ! echo "$MMCV_SHA256  $sdist" | sha256sum -c --quiet 2>/dev/null; then
-      curl -fsSL --retry 3 -o "$sdist.part" "$MMCV_URL"
-      echo "$MMCV_SHA256  $sdist.part" | sha256sum -c --quiet
-      mv "$sdist.part" "$sdist"
+      # pip fetches the sdist from whatever index the user's pip settings
+      # name; the checksum pins its content.
+      part="$(mktemp -d)"
+      "$PY" -m pip download -q --no-binary :all: --no-deps --no-build-isolation \
+        -d "$part" "mmcv==${MMCV_VERSION}"
+      echo "$MMCV_SHA256  $part/mmcv-${MMCV_VERSION}.tar.gz" | sha256sum -c --quiet
+      mv "$part/mmcv-${MMCV_VERSION}.tar.gz" "$sdist"
+      rm -rf "$part"
     fi
     tar -xzf "$sdist" -C "$build"
     # The one change: the C++ standard torch 2.13 requires (mmcv 2.1.0 did the same).

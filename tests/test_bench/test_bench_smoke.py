@@ -137,3 +137,39 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
     assert proc.returncode != 0
     assert "unknown ['fgd'] for --pair rotated-fcos" in proc.stderr
     assert not os.listdir(tmp_path)  # refused before any work
+
+
+def test_seed_counts_follow_the_benchmark_plan():
+    from bench.run import SEED_COUNTS
+    assert set(SEED_COUNTS) <= set(METHODS)
+    for name in ('student', 'fgd', 'dkd (GD+ISD+TSA)'):
+        assert SEED_COUNTS[name] == 3
+    for name in ('dkd (GD)', 'dkd (GD+ISD)', 'student (TSA)'):
+        assert SEED_COUNTS[name] == 2
+    assert 'pkd' not in SEED_COUNTS  # one seed
+
+
+def test_settings_hash_covers_base_files(tmp_path, monkeypatch):
+    # A cached run must not be reused after a _base_ file it inherits
+    # changed, only the leaf's text being the same.
+    import tools.run_demo as run_demo
+    base = tmp_path / 'base.py'
+    leaf = tmp_path / 'leaf.py'
+    base.write_text('lr = 0.005\n')
+    leaf.write_text("_base_ = ['./base.py']\nmax_iters = 10\n")
+    monkeypatch.setattr(run_demo, 'ROOT', str(tmp_path))
+    first = run_demo.settings_hash('leaf.py', 400, 0)
+    assert run_demo.settings_hash('leaf.py', 400, 0) == first
+    assert run_demo.settings_hash('leaf.py', 400, 1) != first
+    base.write_text('lr = 0.001\n')
+    assert run_demo.settings_hash('leaf.py', 400, 0) != first
+
+
+def test_cached_only_trains_nothing(tmp_path):
+    # --cached-only tables what exists: a run not trained yet is left out
+    # (None), and nothing is started for it.
+    from bench.run import STUDENT, train
+    ckpt = train('student', STUDENT, 400, 0, str(tmp_path), 'data/nowhere',
+                 [], cached_only=True)
+    assert ckpt is None
+    assert os.listdir(tmp_path) == []
