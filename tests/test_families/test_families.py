@@ -212,8 +212,8 @@ def test_dkd_step(name, monkeypatch):
     real_preds = {}
     real_predict = dkd_distiller.predict_from_feats
 
-    def teacher_sees_gt(detector, feats, samples):
-        preds = real_predict(detector, feats, samples)
+    def teacher_sees_gt(detector, feats, samples, *args):
+        preds = real_predict(detector, feats, samples, *args)
         role = 'teacher' if detector is model.teacher else 'student'
         real_preds[role] = preds
         if role == 'student':
