@@ -2,11 +2,14 @@
 loss, on the embedded data (the calibration table of docs/method.md).
 
     python bench/calibrate.py CONFIG --teacher-ckpt PATH [--batches 5]
+        [--student-ckpt RUN.pth] [--cfg-options KEY=VALUE ...]
 
-Builds the distiller of CONFIG (a fresh student, the trained teacher), runs
-its ``loss`` on a few training batches without updating anything and prints,
-per term, the mean value and its ratio to the student's detection loss
-(``loss_cls + loss_bbox``, or all non-distillation ``loss*`` terms).
+Builds the distiller of CONFIG (a fresh student, or the one of a run
+checkpoint, and the trained teacher), runs its ``loss`` on a few training
+batches without updating anything and prints, per term, the mean value, its
+ratio to the student's detection loss (``loss_cls + loss_bbox``, or all
+non-distillation ``loss*`` terms) and the norm of its gradient on the
+student's neck output (how hard the term pulls the student's features).
 """
 import argparse
 import os.path as osp
