@@ -183,8 +183,8 @@ def train(name: str,
         print(f'[{name} seed {seed}] cached: {done}', flush=True)
         return done
     if cached_only:
-        print(f'[{name} seed {seed}] not trained yet: left out (--cached-only)',
-              flush=True)
+        print(f'[{name} seed {seed}] not trained yet: left out '
+              '(--cached-only)', flush=True)
         return None
     os.makedirs(out_dir, exist_ok=True)
     print(f'[{name} seed {seed}] training {iters} iterations', flush=True)
