@@ -110,10 +110,10 @@ class DKDDistiller(BaseModel):
         self._head_module = 'bbox_head' if is_dense(self.student) and any(
             'student_preds' in args
             for args in self._loss_args.values()) else None
-        self._recorder = OutputRecorder(
-            self.student,
-            [student_feat_module] + [self._head_module] * bool(
-                self._head_module))
+        recorded = [student_feat_module]
+        if self._head_module is not None:
+            recorded.append(self._head_module)
+        self._recorder = OutputRecorder(self.student, recorded)
         self.pred_cfg = dict(pred_cfg) if pred_cfg is not None else None
         # Scales every distillation loss; DKDTeacherHook sets it for warm-up
         # and stop.  0 skips the teacher and the losses entirely.
