@@ -1,6 +1,8 @@
 # The ResNet-18 student with DKD's training-status-aware (TSA) box loss.
-# TSA needs decoded boxes (reg_decoded_bbox=True); GIoU inside, with the
-# weight of mmdet's GIoU configs of anchor-based single-stage heads (ATSS).
+# TSA keeps the head's own loss (L1 on the coder's deltas) and only
+# re-weights the boxes: it reads the target boxes' sizes, so the head hands it
+# decoded boxes (reg_decoded_bbox=True) and TSA takes the deltas of each
+# predicted box relative to its target.
 _base_ = ['./retinanet_r18_fpn_nwpu.py']
 
 model = dict(
@@ -9,4 +11,5 @@ model = dict(
         loss_bbox=dict(
             _delete_=True,
             type='dkd_mm.TSALoss',
-            base_loss=dict(type='mmdet.GIoULoss', loss_weight=2.0))))
+            base_loss={{_base_.model.bbox_head.loss_bbox}},
+            delta_stds={{_base_.model.bbox_head.bbox_coder.target_stds}})))

@@ -4,6 +4,7 @@ Imports nothing from the rest of dkd_mm.
 """
 from .attention import channel_attention, spatial_attention
 from .fgd import fgd_masks, global_context
+from .box_deltas import box_deltas
 from .box_masks import (background_weights, box_areas, cell_centers,
                         feature_strides, foreground_mask, points_in_boxes)
 from .hardness import box_hardness, status_weights
@@ -15,7 +16,8 @@ from .relation import relation_loss, relation_matrix
 from .roi_features import map_roi_levels, roi_features
 
 __all__ = [
-    'background_weights', 'box_areas', 'box_hardness', 'cell_centers',
+    'background_weights', 'box_areas', 'box_deltas', 'box_hardness',
+    'cell_centers',
     'channel_attention', 'feature_strides', 'foreground_mask',
     'points_in_boxes', 'relation_loss', 'relation_matrix',
     'spatial_attention', 'status_weights', 'MISS_LOSS', 'Selection',

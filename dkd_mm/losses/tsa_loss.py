@@ -1,13 +1,13 @@
 """Training-status-aware (TSA) box regression loss of DKD (Zhang et al.,
-TGRS 2021): any regression loss, re-weighted per box by its hardness as
-training progresses."""
-from typing import Optional, Union
+TGRS 2021): the head's own regression loss, re-weighted per box by its
+hardness as training progresses."""
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
-from dkd_mm.functional import box_hardness, status_weights
+from dkd_mm.functional import box_deltas, box_hardness, status_weights
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
 
@@ -17,7 +17,14 @@ class TSALoss(nn.Module):
     """Wrap a box regression loss with training-status-aware box weights.
 
     Use it as a head's ``loss_bbox`` on decoded boxes
-    (``reg_decoded_bbox=True``). For box ``i`` with per-box weight ``w_i``
+    (``reg_decoded_bbox=True``), so that it sees the target boxes' sizes.
+    With ``delta_stds`` it keeps a delta-regressing head's own loss: the
+    base loss (e.g. the head's L1) compares the deltas of each predicted box
+    relative to its target box (:func:`dkd_mm.functional.box_deltas`,
+    divided by the head coder's ``target_stds``) with zero, which equals
+    the head's loss on anchor deltas for the sides and the angle. Without
+    it the base loss compares the boxes themselves (GWD, GIoU...). For
+    box ``i`` with per-box weight ``w_i``
     (the mean over the last dim of ``weight`` if it has one; 1 without
     ``weight``), base loss ``l_i`` (the base loss with
     ``reduction_override='none'``, which already includes ``w_i`` and the
@@ -45,6 +52,9 @@ class TSALoss(nn.Module):
         s0 (float): Size (pixels) below which a box counts as small.
             Defaults to 32.0.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
+        delta_stds (Sequence[float], optional): The ``target_stds`` of the
+            head's box coder; when given, the base loss is applied to box
+            deltas (see above). Defaults to None (base loss on boxes).
         psi (float, optional): Fixed training status in ``[0, 1]``; if None
             it is read each call with ``current_train_status()`` (the
             teacher hook's ``'dkd/train_status'``, else
@@ -57,6 +67,7 @@ class TSALoss(nn.Module):
                  lambda_s: float = 0.5,
                  s0: float = 32.0,
                  loss_weight: float = 1.0,
+                 delta_stds: Optional[Sequence[float]] = None,
                  psi: Optional[float] = None) -> None:
         super().__init__()
         self.base_loss = MODELS.build(base_loss)
@@ -64,6 +75,8 @@ class TSALoss(nn.Module):
         self.lambda_s = lambda_s
         self.s0 = s0
         self.loss_weight = loss_weight
+        self.delta_stds = None if delta_stds is None else tuple(
+            float(s) for s in delta_stds)
         self.psi = psi
 
     def forward(self,
@@ -95,8 +108,18 @@ class TSALoss(nn.Module):
             return 0 * pred.sum()
         if weight is not None and not torch.any(weight > 0):
             return 0 * pred.sum()  # as mmdet's losses: nothing to regress
-        elements = self.base_loss(
-            pred, target, weight, reduction_override='none', **kwargs)
+        if self.delta_stds is not None:
+            if len(self.delta_stds) != pred.size(-1):
+                raise ValueError(
+                    f'delta_stds has {len(self.delta_stds)} values for '
+                    f'boxes of {pred.size(-1)}')
+            deltas = box_deltas(pred, target, self.delta_stds)
+            elements = self.base_loss(
+                deltas, torch.zeros_like(deltas), weight,
+                reduction_override='none', **kwargs)
+        else:
+            elements = self.base_loss(
+                pred, target, weight, reduction_override='none', **kwargs)
         box_weight = pred.new_ones(pred.size(0)) if weight is None else (
             weight.mean(dim=-1) if weight.dim() > 1 else weight)
         omega = status_weights(

@@ -5,6 +5,7 @@ import torch
 from mmengine.logging import MessageHub
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
+from dkd_mm.functional import box_deltas
 from dkd_mm.losses.tsa_loss import TSALoss
 from dkd_mm.registry import MODELS
 
@@ -138,6 +139,49 @@ def test_backward(base_cfg, make_boxes):
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(pred.grad).all()
     assert pred.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('make_boxes,stds', [
+    (_rboxes, (1., 1., 1., 1., 1.)), (_hboxes, (.1, .1, .2, .2))])
+@pytest.mark.parametrize('weighted', [False, True])
+def test_delta_mode_is_the_base_loss_on_box_deltas(make_boxes, stds,
+                                                   weighted):
+    # psi == 0: the head's own L1, taken on the deltas of each predicted box
+    # relative to its target box, compared with 0.
+    pred, target = make_boxes(6)
+    weight = torch.ones_like(pred) if weighted else None
+    if weighted:
+        weight[[0, 3]] = 0
+    base = MODELS.build(dict(type='mmdet.L1Loss', loss_weight=2.))
+    tsa = TSALoss(dict(type='mmdet.L1Loss', loss_weight=2.),
+                  delta_stds=stds, psi=0.)
+    deltas = box_deltas(pred, target, stds)
+    torch.testing.assert_close(
+        tsa(pred, target, weight, avg_factor=5.),
+        base(deltas, torch.zeros_like(deltas), weight, avg_factor=5.))
+
+
+def test_delta_mode_known_value_and_backward():
+    # Two targets: a 64 x 64 square (h = 1) and a 40 x 10 box (h = H_40X10).
+    # The square's pred is 2x as wide (|dw| = log 2), the thin box's pred
+    # moved by 20 px along its long side (|dx| = 0.5). psi = 1 weights them
+    # 2 / (1 + h) and 2 h / (1 + h); mean over 10 elements.
+    target = torch.tensor([[0., 0., 64., 64., 0.], [0., 0., 40., 10., 0.]])
+    pred = torch.tensor([[0., 0., 128., 64., 0.], [20., 0., 40., 10., 0.]],
+                        requires_grad=True)
+    tsa = TSALoss(dict(type='mmdet.L1Loss'), delta_stds=(1., ) * 5, psi=1.)
+    loss = tsa(pred, target)
+    expected = 2 * (math.log(2) + H_40X10 * .5) / (1 + H_40X10) / 10
+    torch.testing.assert_close(loss, torch.tensor(expected))
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+
+
+def test_delta_mode_checks_the_stds_length():
+    pred, target = _rboxes(2)
+    with pytest.raises(ValueError, match='delta_stds has 4 values'):
+        TSALoss(dict(type='mmdet.L1Loss'), delta_stds=(1., ) * 4)(pred,
+                                                                 target)
 
 
 def test_registered():
