@@ -29,19 +29,15 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tools.run_demo import run, settings_hash  # noqa: E402
+from tools.run_demo import (STUDENT, STUDENT_WIDTH, TEACHER,  # noqa: E402
+                            run, settings_hash)
+from tools.run_demo import pair_options as demo_pair_options  # noqa: E402
 
-# The benchmark pair.  The teacher is the project's teacher detector with a
-# ResNet-18 backbone (a well-trained ResNet-50 teacher does not fit the CPU
-# budget); the student is the project's ResNet-18 student at a quarter of its
+# The benchmark pair, the demo's (tools/run_demo.py): the project's teacher
+# detector with a ResNet-18 backbone (a well-trained ResNet-50 teacher does not
+# fit the CPU budget) and the project's ResNet-18 student at a quarter of its
 # width.  Every method's config is used as it is, with the pair's options
 # (`pair_options`) applied on the command line.
-TEACHER = 'bench/configs/teacher_r18-w128.py'
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
-STUDENT_WIDTH = {
-    'backbone.base_channels': '16',  # stage outputs 16/32/64/128
-    'neck.in_channels': '[16,32,64,128]',
-}
 METHODS = {
     'student': STUDENT,
     # TSA alone (no teacher): separates the box loss from distillation.
@@ -84,14 +80,10 @@ SEED_COUNTS = {
 
 def pair_options(name: str) -> List[str]:
     """Config options that make method ``name`` use the benchmark pair."""
-    if name.startswith('student'):  # a detector config, no distiller
-        return [f'model.{k}={v}' for k, v in STUDENT_WIDTH.items()]
     if name in RAZOR:  # mmrazor's config already names the teacher
         return [f'model.architecture.{k}={v}' for k, v in STUDENT_WIDTH.items()]
-    return [f'model.teacher={TEACHER}'] + [
-        f'model.student.{k}={v}' for k, v in STUDENT_WIDTH.items()
-    ]
-CLASSES_OF_INTEREST = ('ship', 'small-vehicle')
+    # A name starting with 'student' is a detector config, no distiller.
+    return demo_pair_options(distiller=not name.startswith('student'))
 
 
 def parse_args() -> argparse.Namespace:

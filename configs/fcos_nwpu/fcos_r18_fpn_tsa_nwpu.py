@@ -1,6 +1,6 @@
 # The ResNet-18 student with DKD's training-status-aware (TSA) box loss.
-# The FCOS head already hands decoded boxes to its box loss; GIoU inside,
-# as mmdet's FCOS GIoU configs (weight 1).
+# The FCOS head already hands decoded boxes to its box loss: TSA wraps the
+# head's own loss (mmdet FCOS's IoU loss) and only re-weights the boxes.
 _base_ = ['./fcos_r18_fpn_nwpu.py']
 
 model = dict(
@@ -8,4 +8,4 @@ model = dict(
         loss_bbox=dict(
             _delete_=True,
             type='dkd_mm.TSALoss',
-            base_loss=dict(type='mmdet.GIoULoss', loss_weight=1.0))))
+            base_loss={{_base_.model.bbox_head.loss_bbox}})))

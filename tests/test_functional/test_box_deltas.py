@@ -84,7 +84,10 @@ def test_equals_anchor_delta_difference_for_sides_and_angle():
     pred[:, 4] += 0.1 * torch.randn(30, generator=gen)
     coder = DeltaXYWHTRBBoxCoder(
         angle_version='le90', edge_swap=True, proj_xy=True)
-    encode = lambda b: coder.encode(RotatedBoxes(anchors), RotatedBoxes(b))
+
+    def encode(boxes):
+        return coder.encode(RotatedBoxes(anchors), RotatedBoxes(boxes))
+
     torch.testing.assert_close(
         (encode(pred) - encode(target))[:, 2:],
         box_deltas(pred, target)[:, 2:], rtol=1e-4, atol=1e-4)
