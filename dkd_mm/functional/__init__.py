@@ -17,8 +17,7 @@ from .roi_features import map_roi_levels, roi_features
 
 __all__ = [
     'background_weights', 'box_areas', 'box_deltas', 'box_hardness',
-    'cell_centers',
-    'channel_attention', 'feature_strides', 'foreground_mask',
+    'cell_centers', 'channel_attention', 'feature_strides', 'foreground_mask',
     'points_in_boxes', 'relation_loss', 'relation_matrix',
     'spatial_attention', 'status_weights', 'MISS_LOSS', 'Selection',
     'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
