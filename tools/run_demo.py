@@ -59,6 +59,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--student-iters', type=int, default=160)
     parser.add_argument('--dkd-config', default=DKD)
     parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='random seed of every model (the same for the plain and the '
+        'distilled student, so that the two differ only by distillation)')
+    parser.add_argument(
         '--quick',
         action='store_true',
         help='a few iterations on the tiny split (checks the pipeline)')
@@ -105,10 +111,10 @@ def resolved_config(path: str) -> str:
 
 
 def train(name: str, config: str, iters: int, work_dir: str, data_root: str,
-          extra: list) -> str:
+          seed: int, extra: list) -> str:
     """Train ``config`` unless a checkpoint of the same settings exists."""
     out_dir = osp.join(work_dir, name)
-    key = settings_hash(config, iters, data_root, extra)
+    key = settings_hash(config, iters, data_root, seed, extra)
     done = osp.join(out_dir, f'final_{key}.pth')
     if osp.isfile(done):
         print(f'\n[{name}] reusing {done}', flush=True)
@@ -124,7 +130,9 @@ def train(name: str, config: str, iters: int, work_dir: str, data_root: str,
         f'train_dataloader.dataset.data_root={data_root}/',
         f'val_dataloader.dataset.data_root={data_root}/',
         f'test_dataloader.dataset.data_root={data_root}/',
-        'default_hooks.visualization.draw=False'
+        'default_hooks.visualization.draw=False',
+        # Seeded and deterministic, so that two runs give the same table.
+        f'randomness.seed={seed}', 'randomness.deterministic=True'
     ] + extra
     print(f'\n[{name}] training {config} for {iters} iterations', flush=True)
     run([
@@ -164,12 +172,12 @@ def main() -> None:
     ], osp.join(args.work_dir, 'data.log'))
 
     teacher = train('teacher', TEACHER, args.teacher_iters, args.work_dir,
-                    args.data_root, [])
+                    args.data_root, args.seed, [])
     plain, distil = pair_options(False), pair_options(True)
     student = train('student', STUDENT, args.student_iters, args.work_dir,
-                    args.data_root, plain)
+                    args.data_root, args.seed, plain)
     distilled = train('dkd', args.dkd_config, args.student_iters,
-                      args.work_dir, args.data_root,
+                      args.work_dir, args.data_root, args.seed,
                       distil + [f'model.teacher_ckpt={teacher}'])
     rows = [
         ('teacher (ResNet-18, 128-channel FPN)',
