@@ -9,7 +9,10 @@
   pair; the overhead ratio DKD / (student + teacher forward).  Pass the
   trained teacher (bench/run.py's) with ``--teacher-ckpt``: with random
   weights the teacher's raw detections, and so ISD's cost, are not those of
-  training.
+  training.  Pass a trained plain student (``--student-ckpt``, bench/run.py's
+  ``student_s0``) as well: its weights are loaded into the student of every
+  row, so that ISD judges the predictions of a student that has learnt to
+  score, as it does after the warm-up.
 * GD foreground masks for 500 rotated boxes over 5 FPN levels of a 1024 px
   input: dkd_mm's vectorised code against a per-box polygon-fill reference
   written here, with identical masks asserted.
@@ -45,7 +48,8 @@ DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
 
 
 def _build(config: str, teacher_ckpt: Optional[str],
-           options: List[str] = (), data_root: str = DATA_ROOT):
+           options: List[str] = (), data_root: str = DATA_ROOT,
+           student_ckpt: Optional[str] = None):
     from mmengine.config import Config, DictAction
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -66,6 +70,14 @@ def _build(config: str, teacher_ckpt: Optional[str],
     cfg.train_dataloader.dataset.data_root = osp.join(ROOT, data_root) + '/'
     DefaultScope.get_instance(f'cost{time.time()}', scope_name=cfg.default_scope)
     model = MODELS.build(cfg.model)
+    if student_ckpt:
+        from dkd_mm.distillers.builder import load_teacher_weights
+
+        # The detector being trained: a distiller's student, mmrazor's
+        # architecture, or the plain detector itself.
+        student = getattr(model, 'student',
+                          getattr(model, 'architecture', model))
+        load_teacher_weights(student, student_ckpt)  # strict, weights only
     loader = Runner.build_dataloader(cfg.train_dataloader)
     return model, loader
 
@@ -79,10 +91,12 @@ def _endless(loader) -> Iterator:
 def measure_step(config: str, mode: str, steps: int,
                  teacher_ckpt: Optional[str],
                  options: List[str] = (),
-                 data_root: str = DATA_ROOT) -> Dict[str, float]:
+                 data_root: str = DATA_ROOT,
+                 student_ckpt: Optional[str] = None) -> Dict[str, float]:
     """Mean seconds of a training step ('train') or teacher forward."""
     torch.manual_seed(0)
-    model, loader = _build(config, teacher_ckpt, options, data_root)
+    model, loader = _build(config, teacher_ckpt, options, data_root,
+                           student_ckpt if mode == 'train' else None)
     model.train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -196,6 +210,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--teacher-ckpt', default=None)
+    parser.add_argument(
+        '--student-ckpt', default=None,
+        help='A trained plain student (bench/run.py\'s student_s0), loaded '
+        'into the student of every row')
     parser.add_argument('--steps', type=int, default=8)
     parser.add_argument(
         '--methods', nargs='+', choices=list(METHODS), default=None,
@@ -218,7 +236,8 @@ def main() -> None:
         config = TEACHER if name == 'teacher' else METHODS[name]
         options = [] if name == 'teacher' else pair_options(name)
         print(json.dumps(measure_step(config, mode, steps, args.teacher_ckpt,
-                                      options, args.data_root)))
+                                      options, args.data_root,
+                                      args.student_ckpt)))
         return
     methods = args.methods or available(METHODS)
     root_on_pythonpath()
@@ -228,7 +247,8 @@ def main() -> None:
             args.data_root, '--split', 'default', '--no-progress'
         ], cwd=ROOT, check=True)
     extra = ['--steps', str(steps), '--data-root', args.data_root] + (
-        ['--teacher-ckpt', args.teacher_ckpt] if args.teacher_ckpt else [])
+        ['--teacher-ckpt', args.teacher_ckpt] if args.teacher_ckpt else []) + (
+            ['--student-ckpt', args.student_ckpt] if args.student_ckpt else [])
     rows = {'teacher forward (no grad)': _subprocess(
         ['--one', 'teacher', 'forward'] + extra)}
     for name in dict.fromkeys(['student'] + methods):
@@ -264,7 +284,9 @@ def main() -> None:
         import torch
         command = 'python bench/cost.py' + (
             f' --teacher-ckpt {args.teacher_ckpt}' if args.teacher_ckpt
-            else '') + (f' --steps {args.steps}' if args.steps != 8 else '')
+            else '') + (f' --student-ckpt {args.student_ckpt}'
+                        if args.student_ckpt else '') + (
+                            f' --steps {args.steps}' if args.steps != 8 else '')
         header = (
             f'## Cost (`{command}`)\n\n'
             f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
