@@ -2,7 +2,8 @@
 loss, on the embedded data (the calibration table of docs/method.md).
 
     python bench/calibrate.py CONFIG --teacher-ckpt PATH [--batches 5]
-        [--student-ckpt RUN.pth] [--cfg-options KEY=VALUE ...]
+        [--student-ckpt RUN.pth [--train-status PSI]]
+        [--cfg-options KEY=VALUE ...]
 
 Builds the distiller of CONFIG (a fresh student, or the one of a run
 checkpoint, and the trained teacher), runs its ``loss`` on a few training
@@ -35,6 +36,10 @@ def main() -> None:
     parser.add_argument(
         '--student-ckpt', help='A run checkpoint of CONFIG (e.g. at half of '
         'training) instead of a freshly initialised student')
+    parser.add_argument(
+        '--train-status', type=float, default=None,
+        help='psi published for TSA and ISD (e.g. 0.5 with a checkpoint of '
+        'half of training); default: none published, so psi = 0')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
@@ -54,6 +59,12 @@ def main() -> None:
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, args.student_ckpt, map_location='cpu')
     model.train()
+    if args.train_status is not None:
+        from mmengine.logging import MessageHub
+
+        from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
+        MessageHub.get_current_instance().update_info(
+            TRAIN_STATUS_KEY, args.train_status)
     loader = Runner.build_dataloader(cfg.train_dataloader)
     sums: dict = {}
     grads: dict = {}
