@@ -13,7 +13,8 @@ setup(
     'OpenMMLab rotated and horizontal object detectors',
     long_description=readme(),
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'bench')),
+    # bench/ is a package too: its scripts import each other as `bench.*`.
+    packages=find_packages(exclude=('configs', 'tools', 'tests')),
     python_requires='>=3.8',
     # mmcv (with compiled ops) is built by tools/setup_env.sh; torch>=2.0 so
     # that users with GPUs keep their own CUDA build.

@@ -13,17 +13,13 @@ non-distillation ``loss*`` terms) and the norm of its gradient on the
 student's neck output (how hard the term pulls the student's features).
 """
 import argparse
-import os.path as osp
-import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import dkd_mm  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import dkd_mm  # noqa: F401  (compat shims, registries)
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 
 def main() -> None:

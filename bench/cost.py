@@ -36,13 +36,9 @@ from typing import Dict, Iterator, List, Optional
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import dkd_mm  # noqa: E402,F401
-from bench.run import (METHODS, TEACHER, available,  # noqa: E402
-                       pair_options, root_on_pythonpath, write_section)
-
+import dkd_mm  # noqa: F401
+from bench.run import METHODS, TEACHER, available, pair_options, write_section
+from bench.runs import ROOT
 
 DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
 
@@ -50,17 +46,14 @@ DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
 def _build(config: str, teacher_ckpt: Optional[str],
            options: List[str] = (), data_root: str = DATA_ROOT,
            student_ckpt: Optional[str] = None):
-    from mmengine.config import Config, DictAction
+    from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     from mmengine.utils import import_modules_from_strings
 
     from dkd_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.merge_from_dict({
-        k: DictAction._parse_iterable(v)
-        for k, v in (o.split('=', 1) for o in options)
-    })
+    cfg.merge_from_dict(parse_cfg_options(options))
     if cfg.get('custom_imports'):  # e.g. bench.mmrazor_plugin
         import_modules_from_strings(**cfg.custom_imports)
     if 'teacher' in cfg.model:
@@ -68,7 +61,8 @@ def _build(config: str, teacher_ckpt: Optional[str],
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
     cfg.train_dataloader.dataset.data_root = osp.join(ROOT, data_root) + '/'
-    DefaultScope.get_instance(f'cost{time.time()}', scope_name=cfg.default_scope)
+    DefaultScope.get_instance(
+        f'cost{time.time()}', scope_name=cfg.default_scope)
     model = MODELS.build(cfg.model)
     if student_ckpt:
         from dkd_mm.distillers.builder import load_teacher_weights
@@ -80,6 +74,16 @@ def _build(config: str, teacher_ckpt: Optional[str],
         load_teacher_weights(student, student_ckpt)  # strict, weights only
     loader = Runner.build_dataloader(cfg.train_dataloader)
     return model, loader
+
+
+def parse_cfg_options(options: List[str]) -> dict:
+    """``KEY=VALUE`` strings parsed as ``tools/train.py --cfg-options``
+    parses them (mmengine's ``DictAction``)."""
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='*', action=DictAction,
+                        default={})
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 
 def _endless(loader) -> Iterator:
@@ -199,8 +203,8 @@ def inference(config: str, num_images: int, options: List[str] = (),
 
 
 def _subprocess(args: list) -> dict:
-    out = subprocess.run([sys.executable, __file__] + args, cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, '-m', 'bench.cost'] + args,
+                         cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -240,7 +244,6 @@ def main() -> None:
                                       args.student_ckpt)))
         return
     methods = args.methods or available(METHODS)
-    root_on_pythonpath()
     if not osp.isdir(osp.join(ROOT, args.data_root)):
         subprocess.run([
             sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
@@ -256,7 +259,8 @@ def main() -> None:
         rows[name] = _subprocess(['--one', name, 'train'] + extra)
     base = rows['student']['seconds'] + rows['teacher forward (no grad)'][
         'seconds']
-    lines = ['| run | step (s) | peak memory (MB) | / (student + teacher fwd) |',
+    lines = ['| run | step (s) | peak memory (MB) | '
+             '/ (student + teacher fwd) |',
              '|---|---|---|---|']
     for name, r in rows.items():
         lines.append(f'| {name} | {r["seconds"]:.2f} | {r["peak_mb"]:.0f} | '
@@ -281,12 +285,13 @@ def main() -> None:
     table = '\n'.join(lines)
     print(table)
     if not args.quick:
-        import torch
-        command = 'python bench/cost.py' + (
-            f' --teacher-ckpt {args.teacher_ckpt}' if args.teacher_ckpt
-            else '') + (f' --student-ckpt {args.student_ckpt}'
-                        if args.student_ckpt else '') + (
-                            f' --steps {args.steps}' if args.steps != 8 else '')
+        command = 'python bench/cost.py'
+        if args.teacher_ckpt:
+            command += f' --teacher-ckpt {args.teacher_ckpt}'
+        if args.student_ckpt:
+            command += f' --student-ckpt {args.student_ckpt}'
+        if args.steps != 8:
+            command += f' --steps {args.steps}'
         header = (
             f'## Cost (`{command}`)\n\n'
             f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '

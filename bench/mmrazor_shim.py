@@ -14,7 +14,8 @@ three private setters of ``BackendPatternConfig`` that torch has since
 removed (``_set_overwrite_output_fake_quantize``,
 ``_set_overwrite_output_observer``, ``_set_input_output_observed``);
 :func:`apply` adds them as setters that change nothing and return the
-config, which only affects quantization patterns the benchmark never uses.  :func:`apply` publishes the old names as
+config, which only affects quantization patterns the benchmark never uses.
+:func:`apply` publishes the old names as
 aliases of the renamed functions, in torch's module object in this process
 only (no installed file is touched), before mmrazor is imported.  Only the
 distillation part of mmrazor is used by the benchmark; the quantization

@@ -21,19 +21,15 @@ import os
 import os.path as osp
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench import runs
+from bench.per_class_ap import per_class_ap
+from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER, run
 
-from tools.run_demo import (STUDENT, STUDENT_WIDTH, TEACHER,  # noqa: E402
-                            run, settings_hash)
-from tools.run_demo import pair_options as demo_pair_options  # noqa: E402
-
-# The benchmark pair, the demo's (tools/run_demo.py): the project's teacher
+# The benchmark pair, the demo's (bench/runs.py): the project's teacher
 # detector with a ResNet-18 backbone (a well-trained ResNet-50 teacher does not
 # fit the CPU budget) and the project's ResNet-18 student at a quarter of its
 # width.  Every method's config is used as it is, with the pair's options
@@ -41,7 +37,8 @@ from tools.run_demo import pair_options as demo_pair_options  # noqa: E402
 METHODS = {
     'student': STUDENT,
     # TSA alone (no teacher): separates the box loss from distillation.
-    'student (TSA)': 'configs/students/rotated-retinanet_r18_fpn_tsa_synthetic.py',
+    'student (TSA)':
+    'configs/students/rotated-retinanet_r18_fpn_tsa_synthetic.py',
     'fitnet': 'configs/dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py',
     'fgd': 'configs/baselines/fgd_rotated-retinanet_r50-r18_synthetic.py',
     'pkd': 'configs/baselines/pkd_rotated-retinanet_r50-r18_synthetic.py',
@@ -81,9 +78,11 @@ SEED_COUNTS = {
 def pair_options(name: str) -> List[str]:
     """Config options that make method ``name`` use the benchmark pair."""
     if name in RAZOR:  # mmrazor's config already names the teacher
-        return [f'model.architecture.{k}={v}' for k, v in STUDENT_WIDTH.items()]
+        return [
+            f'model.architecture.{k}={v}' for k, v in STUDENT_WIDTH.items()
+        ]
     # A name starting with 'student' is a detector config, no distiller.
-    return demo_pair_options(distiller=not name.startswith('student'))
+    return runs.pair_options(distiller=not name.startswith('student'))
 
 
 def parse_args() -> argparse.Namespace:
@@ -129,34 +128,6 @@ def available(methods) -> List[str]:
     ]
 
 
-def root_on_pythonpath() -> None:
-    """Let subprocesses import ``bench`` (bench/configs/mmrazor_* import
-    bench.mmrazor_plugin)."""
-    os.environ['PYTHONPATH'] = os.pathsep.join(
-        [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
-
-
-def no_options(name: str) -> List[str]:
-    """No options: the configs of ``--pair`` families are used as written."""
-    return []
-
-
-def schedule_options(iters: int, data_root: str, seed: int) -> List[str]:
-    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    return [
-        # No validation while training (mmengine validates at the last
-        # iteration unless val_begin is past it): every run is tested after.
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
-        f'train_cfg.val_begin={iters + 1}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.visualization.draw=False',
-        f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.milestones=[{int(iters * .75)},'
-        f'{int(iters * .9)}]', f'randomness.seed={seed}',
-        'randomness.deterministic=False'
-    ] + [f'{loader}.dataset.data_root={data_root}/' for loader in loaders]
-
-
 def train(name: str,
           config: str,
           iters: int,
@@ -166,51 +137,26 @@ def train(name: str,
           extra: List[str],
           teacher: str = TEACHER,
           cached_only: bool = False) -> Optional[str]:
-    """The checkpoint of a run with these settings, trained unless cached
-    (None where it is not cached and ``cached_only``)."""
-    key = settings_hash(config, teacher, iters, seed, data_root, extra)
+    """The checkpoint of method ``name``'s run with these settings, trained
+    unless cached (None where it is not cached and ``cached_only``)."""
     out_dir = osp.join(work_dir, f'{name.replace(" ", "_")}_s{seed}')
-    done = osp.join(out_dir, f'final_{key}.pth')
-    if osp.isfile(done):  # the same settings were trained before
-        print(f'[{name} seed {seed}] cached: {done}', flush=True)
-        return done
-    if cached_only:
-        print(f'[{name} seed {seed}] not trained yet: left out '
-              '(--cached-only)', flush=True)
-        return None
-    os.makedirs(out_dir, exist_ok=True)
-    print(f'[{name} seed {seed}] training {iters} iterations', flush=True)
-    run([sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
-         '--cfg-options'] + schedule_options(iters, data_root, seed) + extra,
-        osp.join(out_dir, 'train.log'))
-    os.replace(osp.join(out_dir, f'iter_{iters}.pth'), done)
-    return done
+    return runs.train(config, out_dir, iters, seed, data_root, extra,
+                      teacher, cached_only=cached_only)
 
 
 def evaluate(config: str, ckpt: str, data_root: str,
              extra: List[str]) -> Dict[str, float]:
     """DOTA mAP at IoU 0.5 and 0.75 plus per-class AP50."""
-    out_dir = osp.dirname(ckpt)
-    preds = osp.join(out_dir, 'preds.pkl')
+    preds = osp.join(osp.dirname(ckpt), 'preds.pkl')
     if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
-        print(f'[{out_dir}] predictions of this checkpoint exist: {preds}',
-              flush=True)
+        print(f'[{osp.dirname(ckpt)}] predictions of this checkpoint exist: '
+              f'{preds}', flush=True)
     else:
-        run([
-            sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-            out_dir, '--out', preds, '--cfg-options',
-            f'test_dataloader.dataset.data_root={data_root}/',
-            'test_evaluator.iou_thrs=[0.5,0.75]',
-            'default_hooks.visualization.draw=False'
-        ] + extra, osp.join(out_dir, 'test.log'))
-    code = ('import sys, json; sys.path.insert(0, "bench"); '
-            'from per_class_ap import per_class_ap; '
-            'print(json.dumps(per_class_ap(sys.argv[1], sys.argv[2])))')
-    out = subprocess.run([sys.executable, '-c', code, config, preds],
-                         cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
-    metrics = json.loads(out.strip().splitlines()[-1])
-    metrics['s_per_iter'] = seconds_per_iter(out_dir)
+        runs.test(config, ckpt, data_root, ['--out', preds],
+                  ['test_evaluator.iou_thrs=[0.5,0.75]'] + extra)
+    metrics = per_class_ap(
+        osp.join(runs.ROOT, config), osp.join(runs.ROOT, preds))
+    metrics['s_per_iter'] = seconds_per_iter(osp.dirname(ckpt))
     return metrics
 
 
@@ -243,10 +189,9 @@ def main() -> None:
             'student': FAMILIES[args.pair]['student'],
             'dkd (GD+ISD+TSA)': FAMILIES[args.pair]['dkd'],
         }
-        options = no_options  # the family's configs are its pair
         args.work_dir += '_' + args.pair
     else:
-        teacher_cfg, methods, options = TEACHER, METHODS, pair_options
+        teacher_cfg, methods = TEACHER, METHODS
     if args.teacher_iters is None:
         args.teacher_iters = 400 if family else 800
     if args.student_iters is None:
@@ -264,7 +209,6 @@ def main() -> None:
     if unknown:
         raise SystemExit(f'--methods: unknown {sorted(unknown)} for --pair '
                          f'{args.pair}; choose from {list(methods)}')
-    root_on_pythonpath()
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
     run([sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
@@ -279,7 +223,8 @@ def main() -> None:
     results = {'teacher': [evaluate(teacher_cfg, teacher, data_root, [])]}
     for name in args.methods:
         config = methods[name]
-        extra = options(name)
+        # The configs of --pair families are their pair, used as written.
+        extra = [] if family else pair_options(name)
         if not name.startswith('student'):
             extra.append(f'model.teacher_ckpt={teacher}')
         seeds = args.seeds[:SEED_COUNTS.get(name, 1)]

@@ -1,15 +1,18 @@
 # FitNet-style FPN imitation: the ResNet-50 teacher teaches the ResNet-18
-# student on the synthetic data.  The student is whatever
-# configs/students/... defines (swap it by inheriting this file and
-# overriding `model.student`).
+# student on the synthetic data.  Train the teacher first:
+#   python tools/train.py \
+#       configs/teachers/rotated-retinanet_r50_fpn_synthetic.py
+# The student is whatever configs/students/... defines (swap it by inheriting
+# this file and overriding `model.student`).
 _base_ = ['../students/rotated-retinanet_r18_fpn_synthetic.py']
 
-teacher_ckpt = 'work_dirs/demo/teacher/teacher.pth'
+teacher_ckpt = 'work_dirs/rotated-retinanet_r50_fpn_synthetic/iter_600.pth'
 
 model = dict(
     _delete_=True,
     type='dkd_mm.DKDDistiller',
     student={{_base_.model}},
-    teacher='{{fileDirname}}/../teachers/rotated-retinanet_r50_fpn_synthetic.py',
+    teacher='{{fileDirname}}/../teachers/'
+    'rotated-retinanet_r50_fpn_synthetic.py',
     teacher_ckpt=teacher_ckpt,
     distill_losses=dict(loss_fitnet=dict(type='FitNetLoss', loss_weight=1.0)))

@@ -4,7 +4,7 @@
 # teacher first:
 #   python tools/train.py configs/faster_rcnn_nwpu/faster-rcnn_r50_fpn_nwpu.py
 # Swap the student by inheriting this file and overriding `model.student`.
-_base_ = ['./faster-rcnn_r18_fpn_tsa_nwpu.py']
+_base_ = ['./faster-rcnn_r18_fpn_tsa_nwpu.py', '../_base_/distill/dkd.py']
 
 teacher_ckpt = 'work_dirs/faster-rcnn_r50_fpn_nwpu/epoch_12.pth'
 
@@ -14,9 +14,7 @@ model = dict(
     student={{_base_.model}},
     teacher='{{fileDirname}}/faster-rcnn_r50_fpn_nwpu.py',
     teacher_ckpt=teacher_ckpt,
-    distill_losses=dict(
-        loss_gd=dict(type='DynamicGlobalDistillLoss'),
-        loss_isd=dict(type='InstanceSelectionDistillLoss')))
+    distill_losses={{_base_.dkd_distill_losses}})
 
 # Distillation warms up over the schedule's 500 learning-rate warm-up iters.
 custom_hooks = [

@@ -1,15 +1,10 @@
 # Teacher: mmdet's Faster R-CNN (ResNet-50 FPN) on NWPU VHR-10 (10
-# classes, horizontal boxes), trained from scratch.  mmdet's
-# faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py is exactly its model base,
-# COCO's data, the 1x schedule and the runtime: the same bases here, with
-# NWPU VHR-10's data in place of COCO's.  (The upstream file itself cannot
-# sit beside _base_/datasets/nwpu_vhr10.py, as both define
-# `train_dataloader` & co. and mmengine forbids duplicate keys among bases.)
+# classes, horizontal boxes), trained from scratch: mmdet's
+# faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py (model, 1x schedule, runtime)
+# with NWPU VHR-10's data in place of COCO's.
 _base_ = [
-    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
     '../_base_/datasets/nwpu_vhr10.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['dkd_mm'], allow_failed_imports=False)
 
@@ -20,3 +15,9 @@ model = dict(
     # Fewer test proposals (upstream: 1000): ISD runs this predict path for
     # teacher and student at every training step.
     test_cfg=dict(rpn=dict(max_per_img=300)))
+
+train_dataloader = {{_base_.nwpu_train_dataloader}}
+val_dataloader = {{_base_.nwpu_val_dataloader}}
+test_dataloader = {{_base_.nwpu_test_dataloader}}
+val_evaluator = {{_base_.nwpu_val_evaluator}}
+test_evaluator = val_evaluator

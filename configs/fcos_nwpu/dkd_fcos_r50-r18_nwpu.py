@@ -2,7 +2,7 @@
 # student on NWPU VHR-10.  Train the teacher first:
 #   python tools/train.py configs/fcos_nwpu/fcos_r50_fpn_nwpu.py
 # Swap the student by inheriting this file and overriding `model.student`.
-_base_ = ['./fcos_r18_fpn_tsa_nwpu.py']
+_base_ = ['./fcos_r18_fpn_tsa_nwpu.py', '../_base_/distill/dkd.py']
 
 teacher_ckpt = 'work_dirs/fcos_r50_fpn_nwpu/epoch_12.pth'
 
@@ -12,9 +12,7 @@ model = dict(
     student={{_base_.model}},
     teacher='{{fileDirname}}/fcos_r50_fpn_nwpu.py',
     teacher_ckpt=teacher_ckpt,
-    distill_losses=dict(
-        loss_gd=dict(type='DynamicGlobalDistillLoss'),
-        loss_isd=dict(type='InstanceSelectionDistillLoss')))
+    distill_losses={{_base_.dkd_distill_losses}})
 
 # Distillation warms up over the schedule's 500 learning-rate warm-up iters.
 custom_hooks = [

@@ -5,7 +5,10 @@
 #   python tools/train.py \
 #       configs/rotated_faster_rcnn/rotated-faster-rcnn_r50_fpn_synthetic.py
 # Swap the student by inheriting this file and overriding `model.student`.
-_base_ = ['./rotated-faster-rcnn_r18_fpn_tsa_synthetic.py']
+_base_ = [
+    './rotated-faster-rcnn_r18_fpn_tsa_synthetic.py',
+    '../_base_/distill/dkd.py'
+]
 
 teacher_ckpt = 'work_dirs/rotated-faster-rcnn_r50_fpn_synthetic/iter_600.pth'
 
@@ -15,10 +18,4 @@ model = dict(
     student={{_base_.model}},
     teacher='{{fileDirname}}/rotated-faster-rcnn_r50_fpn_synthetic.py',
     teacher_ckpt=teacher_ckpt,
-    distill_losses=dict(
-        loss_gd=dict(type='DynamicGlobalDistillLoss'),
-        loss_isd=dict(type='InstanceSelectionDistillLoss')))
-
-custom_hooks = [
-    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=50)
-]
+    distill_losses={{_base_.dkd_distill_losses}})

@@ -5,9 +5,13 @@
 # first:
 #   python tools/train.py \
 #       configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py
-# With CUDA, dkd_rotated-fcos_r50-r18_synthetic_cuda.py keeps upstream's
-# RotatedIoULoss.  Swap the student by overriding `model.student`.
-_base_ = ['./rotated-fcos_r18_fpn_tsa_synthetic.py']
+# With CUDA, set `cuda_box_loss = True` in the teacher config: the whole
+# family then uses upstream's RotatedIoULoss.  Swap the student by
+# overriding `model.student`.
+_base_ = [
+    './rotated-fcos_r18_fpn_tsa_synthetic.py',
+    '../_base_/distill/dkd.py'
+]
 
 teacher_ckpt = 'work_dirs/rotated-fcos_r50_fpn_synthetic/iter_600.pth'
 
@@ -17,10 +21,4 @@ model = dict(
     student={{_base_.model}},
     teacher='{{fileDirname}}/rotated-fcos_r50_fpn_synthetic.py',
     teacher_ckpt=teacher_ckpt,
-    distill_losses=dict(
-        loss_gd=dict(type='DynamicGlobalDistillLoss'),
-        loss_isd=dict(type='InstanceSelectionDistillLoss')))
-
-custom_hooks = [
-    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=50)
-]
+    distill_losses={{_base_.dkd_distill_losses}})

@@ -4,17 +4,21 @@
 # ImageNet init, 128-channel neck and head with 2 stacked convs), and:
 #
 # Box loss.  Upstream's RotatedIoULoss needs mmcv's CUDA-only
-# `diff_iou_rotated`, so this config, which runs anywhere, uses GWD
+# `diff_iou_rotated`, so by default this config, which runs anywhere, uses GWD
 # (mmrotate's GDLoss, loss_type='gwd') on the same decoded rotated boxes.
 # KLD is not used: on an initialised rotated FCOS it gives a NaN box loss at
-# the first step (issue 4).  With CUDA, rotated-fcos_r50_fpn_synthetic_cuda.py
-# restores the upstream loss.
+# the first step (issue 4).  With CUDA, set `cuda_box_loss = True` below: the
+# teacher, the students (whose TSA wraps this loss) and the DKD config of the
+# family all take upstream's loss.  The architecture is the same either way,
+# so the weights of one load into the other.
 _base_ = [
     'mmrotate::rotated_fcos/rotated-fcos-le90_r50_fpn_1x_dota.py',
     '../_base_/datasets/synthetic_dota.py',
     '../_base_/schedules/synthetic_iter.py',
 ]
 custom_imports = dict(imports=['dkd_mm'], allow_failed_imports=False)
+
+cuda_box_loss = False
 
 model = dict(
     # From scratch: train every stage and let BN statistics move.
@@ -27,6 +31,8 @@ model = dict(
         stacked_convs=2,
         # The weight of upstream's IoU loss and of its KLD variant.
         loss_bbox=dict(
+            _delete_=True, type='RotatedIoULoss', loss_weight=1.0)
+        if cuda_box_loss else dict(
             _delete_=True, type='GDLoss', loss_type='gwd', loss_weight=1.0)),
     test_cfg=dict(nms_pre=1000, max_per_img=200))
 

@@ -8,12 +8,11 @@ import sys
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from bench.cost import mask_benchmark  # noqa: E402
-from bench.run import (FAMILIES, METHODS, TEACHER, format_table,  # noqa
-                       pair_options, seconds_per_iter, write_section)
+from bench import runs
+from bench.cost import mask_benchmark, parse_cfg_options
+from bench.run import (FAMILIES, METHODS, TEACHER, format_table, pair_options,
+                       seconds_per_iter, write_section)
+from bench.runs import ROOT
 
 
 def test_vectorised_masks_equal_per_box_reference():
@@ -83,13 +82,13 @@ def _run(args, timeout=900):
 
 def test_mmrazor_imports_with_the_shim_only():
     pytest.importorskip('mmrazor')
-    code = ('import sys; sys.path.insert(0, {root!r}); import dkd_mm; '
+    # A fresh interpreter: torch's module objects as installed.
+    code = ('import dkd_mm; '
             'import torch.ao.quantization.fuser_method_mappings as m; '
             'assert not hasattr(m, "reverse2"); '
             'from bench.mmrazor_shim import apply; apply(); '
             'import mmrazor.models; from mmrazor.registry import MODELS; '
-            'print(MODELS.get("FpnTeacherDistill").__name__)').format(
-                root=ROOT)
+            'print(MODELS.get("FpnTeacherDistill").__name__)')
     assert 'FpnTeacherDistill' in _run(['-c', code])
 
 
@@ -152,17 +151,50 @@ def test_seed_counts_follow_the_benchmark_plan():
 def test_settings_hash_covers_base_files(tmp_path, monkeypatch):
     # A cached run must not be reused after a _base_ file it inherits
     # changed, only the leaf's text being the same.
-    import tools.run_demo as run_demo
     base = tmp_path / 'base.py'
     leaf = tmp_path / 'leaf.py'
     base.write_text('lr = 0.005\n')
     leaf.write_text("_base_ = ['./base.py']\nmax_iters = 10\n")
-    monkeypatch.setattr(run_demo, 'ROOT', str(tmp_path))
-    first = run_demo.settings_hash('leaf.py', 400, 0)
-    assert run_demo.settings_hash('leaf.py', 400, 0) == first
-    assert run_demo.settings_hash('leaf.py', 400, 1) != first
+    monkeypatch.setattr(runs, 'ROOT', str(tmp_path))
+    first = runs.settings_hash('leaf.py', 400, 0)
+    assert runs.settings_hash('leaf.py', 400, 0) == first
+    assert runs.settings_hash('leaf.py', 400, 1) != first
     base.write_text('lr = 0.001\n')
-    assert run_demo.settings_hash('leaf.py', 400, 0) != first
+    assert runs.settings_hash('leaf.py', 400, 0) != first
+
+
+def test_deterministic_runs_have_keys_of_their_own(tmp_path, monkeypatch):
+    # The demo's deterministic runs and the benchmark's others differ: a
+    # cached one must not stand in for the other.  Where the checkpoint of
+    # the other kind exists, the run is still "not trained yet".
+    monkeypatch.setattr(runs, 'ROOT', str(tmp_path))
+    (tmp_path / 'leaf.py').write_text('max_iters = 10\n')
+    key = runs.settings_hash('leaf.py', TEACHER, 4, 0, 'data', [])
+    (tmp_path / 'run').mkdir()
+    (tmp_path / 'run' / f'final_{key}.pth').write_bytes(b'')
+    assert runs.train('leaf.py', 'run', 4, 0, 'data', cached_only=True) == \
+        osp.join('run', f'final_{key}.pth')
+    assert runs.train('leaf.py', 'run', 4, 0, 'data', deterministic=True,
+                      cached_only=True) is None
+
+
+def test_schedule_options_move_every_iteration_setting():
+    options = runs.schedule_options(400, 'data/x', 3, deterministic=True)
+    assert 'train_cfg.max_iters=400' in options
+    # No validation at all: val_begin past the last iteration.
+    assert 'train_cfg.val_begin=401' in options
+    assert 'param_scheduler.1.milestones=[300,360]' in options
+    assert 'randomness.seed=3' in options
+    assert 'randomness.deterministic=True' in options
+    assert 'test_dataloader.dataset.data_root=data/x/' in options
+
+
+def test_cfg_options_parse_as_tools_train_parses_them():
+    parsed = parse_cfg_options(
+        ['model.neck.in_channels=[16,32,64,128]', 'a.b=x', 'c=(1,2)'])
+    assert parsed == {'model.neck.in_channels': [16, 32, 64, 128],
+                      'a.b': 'x', 'c': (1, 2)}
+    assert parse_cfg_options([]) == {}
 
 
 def test_cached_only_trains_nothing(tmp_path):

@@ -1,12 +1,13 @@
 """Rotated FCOS's box loss through real DKD training steps.
 
 Upstream's RotatedIoULoss needs CUDA, so the rotated FCOS configs use GWD
-(inside TSA for the student) and keep upstream's loss in ``*_cuda.py``
-variants.  KLD, the other Gaussian loss, gives a NaN box loss at the first
-step of an initialised rotated FCOS (issue 4); these tests show that GWD
-stays finite over real training steps.
+(inside TSA for the student) unless the teacher config's ``cuda_box_loss``
+switches the whole family to upstream's loss.  KLD, the other Gaussian
+loss, gives a NaN box loss at the first step of an initialised rotated FCOS
+(issue 4); these tests show that GWD stays finite over real training steps.
 """
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -19,17 +20,34 @@ from dkd_mm.datasets.synthetic_dota import PRESETS, generate_synthetic_dota
 from dkd_mm.testing._utils import REPO_ROOT
 
 DKD = 'rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'
-DKD_CUDA = 'rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic_cuda.py'
+TEACHER = 'rotated_fcos/rotated-fcos_r50_fpn_synthetic.py'
 STEPS = 5
 
 
-def config(name: str) -> Config:
-    return Config.fromfile(osp.join(REPO_ROOT, 'configs', name))
+def config(name: str, root: str = osp.join(REPO_ROOT, 'configs')) -> Config:
+    return Config.fromfile(osp.join(root, name))
 
 
-def tiny_run_cfg(name: str, data_root: str, work_dir: str) -> Config:
+@pytest.fixture(scope='module')
+def cuda_configs(tmp_path_factory) -> str:
+    """A copy of configs/ with the family's one switch set, as a user with
+    CUDA sets it."""
+    root = str(tmp_path_factory.mktemp('cuda') / 'configs')
+    shutil.copytree(osp.join(REPO_ROOT, 'configs'), root)
+    teacher = osp.join(root, TEACHER)
+    with open(teacher) as f:
+        text = f.read()
+    assert text.count('cuda_box_loss = False\n') == 1
+    with open(teacher, 'w') as f:
+        f.write(text.replace('cuda_box_loss = False\n',
+                             'cuda_box_loss = True\n'))
+    return root
+
+
+def tiny_run_cfg(name: str, data_root: str, work_dir: str,
+                 root: str = osp.join(REPO_ROOT, 'configs')) -> Config:
     """The config as it is, trained for a few steps on the tiny split."""
-    cfg = config(name)
+    cfg = config(name, root)
     cfg.work_dir = work_dir
     cfg.model.teacher_ckpt = None
     cfg.randomness = dict(seed=0)
@@ -67,20 +85,27 @@ def train_losses(cfg: Config) -> dict:
     }
 
 
-def test_cpu_configs_use_gwd_cuda_variants_keep_upstream_loss():
-    for name in ('rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
-                 'rotated_fcos/rotated-fcos_r18_fpn_synthetic.py'):
+def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(
+        cuda_configs):
+    names = ('rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
+             'rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
+             'rotated_fcos/rotated-fcos_r18-thin_fpn_synthetic.py')
+    for name in names:
         loss = config(name).model.bbox_head.loss_bbox
         assert (loss.type, loss.loss_type) == ('GDLoss', 'gwd')
-        cuda = config(name.replace('.py', '_cuda.py'))
-        assert cuda.model.bbox_head.loss_bbox.type == 'RotatedIoULoss'
+        cuda = config(name, cuda_configs).model.bbox_head.loss_bbox
+        assert cuda == dict(type='RotatedIoULoss', loss_weight=1.0)
     student = config(DKD).model.student.bbox_head.loss_bbox
     assert student.type == 'dkd_mm.TSALoss'
     assert student.base_loss.loss_type == 'gwd'
-    cuda = config(DKD_CUDA).model
+    cuda = config(DKD, cuda_configs).model
+    assert cuda.student.bbox_head.loss_bbox.type == 'dkd_mm.TSALoss'
     assert cuda.student.bbox_head.loss_bbox.base_loss.type == \
-        'mmrotate.RotatedIoULoss'
-    assert cuda.teacher.endswith('rotated-fcos_r50_fpn_synthetic_cuda.py')
+        'RotatedIoULoss'
+    # The teacher is the family's teacher config, switched with it.
+    assert cuda.teacher.startswith(cuda_configs)
+    assert config(cuda.teacher).model.bbox_head.loss_bbox.type == \
+        'RotatedIoULoss'
 
 
 @pytest.mark.slow
@@ -97,7 +122,9 @@ def test_dkd_training_steps_stay_finite(tiny_data, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(
     not torch.cuda.is_available(), reason='RotatedIoULoss needs CUDA')
-def test_cuda_variant_training_steps_stay_finite(tiny_data, tmp_path):
-    losses = train_losses(tiny_run_cfg(DKD_CUDA, tiny_data, str(tmp_path)))
+def test_cuda_box_loss_training_steps_stay_finite(tiny_data, tmp_path,
+                                                  cuda_configs):
+    losses = train_losses(
+        tiny_run_cfg(DKD, tiny_data, str(tmp_path), cuda_configs))
     for key in ('loss', 'loss_bbox', 'loss_gd_fg', 'loss_isd_feat'):
         assert np.isfinite(losses[key]).all(), (key, losses[key])

@@ -25,7 +25,6 @@ import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 import torch  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 from mmengine.analysis import get_model_complexity_info  # noqa: E402
-from mmengine.analysis.print_helper import _format_size  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -105,6 +104,15 @@ def complexity(model: nn.Module, hw: Tuple[int, int]) -> dict:
     return dict(flops=int(out['flops']), params=int(out['params']))
 
 
+def format_count(count: int) -> str:
+    """``count`` with a K/M/G/T suffix and at most three decimals, e.g.
+    ``1.234G`` (counts below 1000 as they are)."""
+    for suffix, scale in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(count) >= scale:
+            return f'{count / scale:.3f}'.rstrip('0').rstrip('.') + suffix
+    return str(count)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     hw = padded_shape(args.shape, args.size_divisor)
@@ -122,8 +130,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     padded = f' (padded from {asked})' if asked != hw else ''
     print(f'{line}\nInput shape: (3, {hw[0]}, {hw[1]}){padded}')
     for name, role, result in rows:
-        print(f'{name} [{role}]: Flops: {_format_size(result["flops"])} '
-              f'Params: {_format_size(result["params"])}')
+        print(f'{name} [{role}]: Flops: {format_count(result["flops"])} '
+              f'Params: {format_count(result["params"])}')
     print(f'{line}\nFLOPs count the backbone, neck and head (no NMS); '
           'check unsupported-op warnings before quoting them.')
 

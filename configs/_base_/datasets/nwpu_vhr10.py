@@ -6,9 +6,11 @@
 # written by `python tools/data/nwpu/make_split.py "data/NWPU VHR-10
 # dataset" --ratios 0.6 0.2 0.2 --seed 0`.  Every type carries its scope, so
 # this file works under default_scope 'mmdet' or 'dkd_mm' (with
-# custom_imports=dict(imports=['dkd_mm'])).  Use it as a `_base_` beside an
-# mmdet model base, e.g. 'mmdet::_base_/models/retinanet_r50_fpn.py' with
-# num_classes=10.
+# custom_imports=dict(imports=['dkd_mm'])).  Names carry an `nwpu_` prefix so
+# that this file can sit beside an upstream mmdet config in `_base_` (mmengine
+# forbids duplicate keys among bases); a config takes them with
+# `train_dataloader = {{_base_.nwpu_train_dataloader}}` etc., which replace
+# the upstream loaders whole.
 #
 # mAP: VOCMetric with eval_mode='area', the exact area under the
 # precision-recall curve (all points, as VOC 2010+).  NWPU VHR-10 has no
@@ -16,19 +18,18 @@
 # curve, and with a few hundred test objects split over 10 classes the
 # 11-point VOC 2007 approximation moves in steps of 1/11 of recall.  Set
 # eval_mode='11points' only to compare with numbers reported that way.
-dataset_type = 'dkd_mm.NWPUVHR10Dataset'
-data_root = 'data/NWPU VHR-10 dataset/'
-backend_args = None
+nwpu_data_root = 'data/NWPU VHR-10 dataset/'
+nwpu_backend_args = None
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+nwpu_train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=nwpu_backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+nwpu_test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=nwpu_backend_args),
     dict(type='mmdet.Resize', scale=(800, 800), keep_ratio=True),
     # after Resize, so the boxes the metric sees stay in image pixels
     dict(type='mmdet.LoadAnnotations', with_bbox=True),
@@ -37,48 +38,38 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor'))
 ]
-train_dataloader = dict(
+nwpu_train_dataloader = dict(
+    _delete_=True,
     batch_size=2,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type='dkd_mm.NWPUVHR10Dataset',
+        data_root=nwpu_data_root,
         ann_file='splits/train.txt',
         filter_cfg=dict(filter_empty_gt=True),
         on_bad_label='skip',
-        pipeline=train_pipeline,
-        backend_args=backend_args))
-val_dataloader = dict(
+        pipeline=nwpu_train_pipeline,
+        backend_args=nwpu_backend_args))
+nwpu_val_dataloader = dict(
+    _delete_=True,
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type='dkd_mm.NWPUVHR10Dataset',
+        data_root=nwpu_data_root,
         ann_file='splits/val.txt',
         test_mode=True,
         on_bad_label='skip',
-        pipeline=test_pipeline,
-        backend_args=backend_args))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='splits/test.txt',
-        test_mode=True,
-        on_bad_label='skip',
-        pipeline=test_pipeline,
-        backend_args=backend_args))
-
-val_evaluator = dict(type='mmdet.VOCMetric', metric='mAP', eval_mode='area')
-test_evaluator = val_evaluator
+        pipeline=nwpu_test_pipeline,
+        backend_args=nwpu_backend_args))
+nwpu_test_dataloader = dict(
+    nwpu_val_dataloader,
+    dataset=dict(nwpu_val_dataloader['dataset'], ann_file='splits/test.txt'))
+nwpu_val_evaluator = dict(
+    _delete_=True, type='mmdet.VOCMetric', metric='mAP', eval_mode='area')
