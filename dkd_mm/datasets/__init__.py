@@ -1,21 +1,23 @@
+"""Data sets: the robust DOTA and NWPU VHR-10 loaders, the rules by which
+they treat bad labels (:mod:`.labels`), the DOTA splitter
+(:mod:`.dota_split`) and the synthetic data renderer (:mod:`.synthetic`).
+
+Merging patch detections and DOTA mAP live in :mod:`dkd_mm.evaluation`.
+"""
 from .dota import (DOTA_V1_CLASSES, DOTA_V15_CLASSES, RobustDOTADataset,
                    RobustDOTAv15Dataset)
-from .dota_merge import (PatchDetections, evaluate_merged,
-                         load_full_annotations, load_patch_predictions,
-                         merge_patch_detections, write_task1)
 from .dota_split import (SplitSettings, parse_patch_name, patch_name,
                          sliding_windows, split_image)
-from .label_checks import BadLabelError, LabelIssues
+from .labels import BadLabelError, LabelIssues, read_dota_labels
 from .nwpu import NWPU_CLASSES, NWPUVHR10Dataset
-from .synthetic_dota import (PRESETS, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
-                             SyntheticDOTAConfig, generate_synthetic_dota)
+from .synthetic import (PRESETS, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
+                        SyntheticDOTAConfig, generate_synthetic_dota)
 
 __all__ = [
     'RobustDOTADataset', 'RobustDOTAv15Dataset', 'DOTA_V1_CLASSES',
     'DOTA_V15_CLASSES', 'NWPUVHR10Dataset', 'NWPU_CLASSES', 'BadLabelError',
-    'LabelIssues', 'PRESETS', 'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE',
-    'SyntheticDOTAConfig', 'generate_synthetic_dota', 'PatchDetections',
-    'evaluate_merged', 'load_full_annotations', 'load_patch_predictions',
-    'merge_patch_detections', 'write_task1', 'SplitSettings',
-    'parse_patch_name', 'patch_name', 'sliding_windows', 'split_image'
+    'LabelIssues', 'read_dota_labels', 'PRESETS', 'SYNTHETIC_CLASSES',
+    'SYNTHETIC_PALETTE', 'SyntheticDOTAConfig', 'generate_synthetic_dota',
+    'SplitSettings', 'parse_patch_name', 'patch_name', 'sliding_windows',
+    'split_image'
 ]

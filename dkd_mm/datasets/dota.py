@@ -5,8 +5,8 @@ reads the original DOTA labels and non-PNG images.
 mmrotate's loader crashes on the ``imagesource:``/``gsd:`` header lines of
 original DOTA label files, raises KeyError on an unknown class and reads only
 ``.png``.  These loaders read original and split (mmrotate splitter) label
-files alike, find images of any :data:`~.label_checks.IMG_EXTENSIONS` by
-stem, and treat bad input by the rules of :mod:`dkd_mm.datasets.label_checks`.
+files alike, find images of any :data:`~.labels.IMG_EXTENSIONS` by
+stem, and treat bad input by the rules of :mod:`dkd_mm.datasets.labels`.
 
 Example:
     >>> dataset = dict(type='dkd_mm.RobustDOTADataset',
@@ -22,9 +22,9 @@ from typing import Dict, List, Optional, Tuple
 from mmrotate.datasets import DOTADataset, DOTAv15Dataset
 
 from dkd_mm.registry import DATASETS
-from .label_checks import (CHECK_IMAGES, IMG_EXTENSIONS, InputIssue,
-                           LabelIssues, check_box, check_choice, list_images,
-                           parse_dota_line, read_image_size, read_label_lines)
+from .labels import (CHECK_IMAGES, IMG_EXTENSIONS, InputIssue, LabelIssues,
+                     check_choice, list_images, read_dota_labels,
+                     read_image_size)
 
 DOTA_V1_CLASSES = tuple(DOTADataset.METAINFO['classes'])
 DOTA_V15_CLASSES = tuple(DOTAv15Dataset.METAINFO['classes'])
@@ -33,7 +33,7 @@ DOTA_V15_CLASSES = tuple(DOTAv15Dataset.METAINFO['classes'])
 @DATASETS.register_module()
 class RobustDOTADataset(DOTADataset):
     """DOTA v1.0 (15 classes) with the bad-input rules of
-    :mod:`~dkd_mm.datasets.label_checks`.
+    :mod:`~dkd_mm.datasets.labels`.
 
     ``ann_file`` is a folder of ``.txt`` label files, one per image, in
     split style (``x1 y1 ... x4 y4 class difficult`` per line) or original
@@ -162,31 +162,19 @@ class RobustDOTADataset(DOTADataset):
     def _read_labels(self, path: str,
                      img_hw: Tuple[int, int]) -> Optional[List[dict]]:
         """Instances of one label file; None if the file is unreadable."""
-        cls_map = {c: i for i, c in enumerate(self.metainfo['classes'])}
-        try:
-            lines = read_label_lines(path)
-        except InputIssue as issue:
-            self.label_issues.add_issue(issue, path)
+        classes = self.metainfo['classes']
+        labels = read_dota_labels(path, self.label_issues, img_hw, classes)
+        if labels is None:
             return None
-        instances = []
-        for number, text in lines:
-            try:
-                obj = parse_dota_line(text)
-                if obj is None:
-                    continue
-                if obj.class_name not in cls_map:
-                    raise InputIssue('unknown_class',
-                                     f'class {obj.class_name!r}')
-                check_box(obj.qbox, img_hw)
-            except InputIssue as issue:
-                self.label_issues.add_issue(issue, path, number)
-                continue
-            instances.append(
-                dict(
-                    bbox=obj.qbox,
-                    bbox_label=cls_map[obj.class_name],
-                    ignore_flag=int(obj.difficulty > self.diff_thr)))
-        return instances
+        cls_map = {c: i for i, c in enumerate(classes)}
+        return [
+            dict(
+                bbox=qbox,
+                bbox_label=cls_map[name],
+                ignore_flag=int(difficulty > self.diff_thr))
+            for qbox, name, difficulty in zip(
+                labels.polys.tolist(), labels.classes, labels.difficulties)
+        ]
 
 
 @DATASETS.register_module()

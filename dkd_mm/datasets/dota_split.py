@@ -2,7 +2,7 @@
 ``tools/data/dota/split/img_split.py`` (dev-1.x) does.
 
 Mirrored from mmrotate, so that its configs, its ``DOTAMetric``
-(``merge_patches=True``) and :mod:`~dkd_mm.datasets.dota_merge` read the
+(``merge_patches=True``) and :mod:`~dkd_mm.evaluation.dota_merge` read the
 output unchanged:
 
 * Windows: per ``rate``, ``int(size / rate)`` px moved by
@@ -22,7 +22,7 @@ output unchanged:
   with ``padding_value`` (BGR), unless ``no_padding``.
 
 Departures, where mmrotate fails or guesses: labels follow the rules of
-:mod:`~dkd_mm.datasets.label_checks` (headers passed over, bad lines
+:mod:`~dkd_mm.datasets.labels` (headers passed over, bad lines
 dropped and counted, an image without its label file dropped instead of
 split without objects); an object's area is that of its corners' convex
 hull; "wholly inside" tests the corners, where mmrotate's ``iof < 1`` in
@@ -38,15 +38,14 @@ import cv2
 import numpy as np
 from shapely.geometry import MultiPoint, box
 
-from .label_checks import (InputIssue, LabelIssues, check_box, parse_dota_line,
-                           read_label_lines)
+from .labels import DOTALabels, LabelIssues, read_dota_labels
 
 SAVE_EXTS = ('.png', '.jpg', '.bmp', '.tif')
 TRUNCATED_DIFFICULTY = 2
 __all__ = [
-    'SplitSettings', 'SplitResult', 'DOTALabels', 'patch_name',
-    'parse_patch_name', 'sliding_windows', 'window_iofs', 'read_dota_labels',
-    'window_label_lines', 'crop_window', 'split_image'
+    'SplitSettings', 'SplitResult', 'patch_name', 'parse_patch_name',
+    'sliding_windows', 'window_iofs', 'window_label_lines', 'crop_window',
+    'split_image'
 ]
 _PATCH_NAME = re.compile(r'^(.+)__(\d+)__(\d+)___(\d+)$')
 
@@ -198,56 +197,6 @@ def window_iofs(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return iofs
 
 
-class DOTALabels(NamedTuple):
-    """The objects of one label file."""
-    polys: np.ndarray  # (N, 8) float64
-    classes: List[str]
-    difficulties: List[int]
-
-
-def read_dota_labels(
-        path: str,
-        issues: LabelIssues,
-        img_hw: Optional[Tuple[int, int]] = None,
-        classes: Optional[Sequence[str]] = None) -> Optional[DOTALabels]:
-    """Objects of an original or split DOTA label file, its lines judged by
-    :mod:`~dkd_mm.datasets.label_checks`.
-
-    Args:
-        path (str): The label file.
-        issues (LabelIssues): Gets the dropped lines.
-        img_hw (tuple[int, int], optional): Image height and width for the
-            'outside' rule; None skips it. Defaults to None.
-        classes (Sequence[str], optional): Known classes ('unknown_class'
-            rule); None keeps any name (the splitter has no class list).
-            Defaults to None.
-
-    Returns:
-        DOTALabels | None: None if the file is unreadable (counted).
-    """
-    try:
-        lines = read_label_lines(path)
-    except InputIssue as issue:
-        issues.add_issue(issue, path)
-        return None
-    polys, names, diffs = [], [], []
-    for number, text in lines:
-        try:
-            obj = parse_dota_line(text)
-            if obj is None:
-                continue
-            if classes is not None and obj.class_name not in classes:
-                raise InputIssue('unknown_class', f'class {obj.class_name!r}')
-            check_box(obj.qbox, img_hw)
-        except InputIssue as issue:
-            issues.add_issue(issue, path, number)
-            continue
-        polys.append(obj.qbox)
-        names.append(obj.class_name)
-        diffs.append(obj.difficulty)
-    return DOTALabels(np.array(polys, np.float64).reshape(-1, 8), names, diffs)
-
-
 def _fmt(value: float) -> str:
     text = f'{value:.2f}'.rstrip('0').rstrip('.')
     return '0' if text == '-0' else text
@@ -315,7 +264,7 @@ def split_image(img_path: str,
             ``annfiles/<patch>.txt``.
         settings (SplitSettings): How to split.
         on_bad_label (str): 'skip' or 'error', see
-            :class:`~dkd_mm.datasets.label_checks.LabelIssues`.
+            :class:`~dkd_mm.datasets.labels.LabelIssues`.
             Defaults to 'skip'.
     """
     img_id = osp.splitext(osp.basename(img_path))[0]

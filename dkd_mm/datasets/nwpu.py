@@ -37,9 +37,10 @@ from typing import Dict, List, Optional, Tuple
 from mmdet.datasets import BaseDetDataset
 
 from dkd_mm.registry import DATASETS
-from .label_checks import (IMG_EXTENSIONS, InputIssue, LabelIssues, check_box,
-                           check_choice, hbox_corners, list_images,
-                           parse_nwpu_line, read_image_size, read_label_lines)
+from .labels import (IMG_EXTENSIONS, InputIssue, LabelIssues, NWPUObject,
+                     check_box, check_choice, hbox_corners, list_images,
+                     parse_nwpu_line, read_image_size, read_label_lines,
+                     read_objects)
 
 NWPU_CLASSES = ('airplane', 'ship', 'storage tank', 'baseball diamond',
                 'tennis court', 'basketball court', 'ground track field',
@@ -74,6 +75,13 @@ def split_entry(entry: str) -> Tuple[bool, str]:
     return negative, stem
 
 
+def release_class(class_id: int) -> Optional[str]:
+    """The release's class name of a 1-based class id; None outside
+    1..10."""
+    return NWPU_CLASSES[class_id - 1] \
+        if 1 <= class_id <= len(NWPU_CLASSES) else None
+
+
 def entry_name(negative: bool, stem: str) -> str:
     """The canonical split entry (and ``img_id``) of an image."""
     return NEGATIVE + stem if negative else stem
@@ -83,7 +91,7 @@ def entry_name(negative: bool, stem: str) -> str:
 class NWPUVHR10Dataset(BaseDetDataset):
     """NWPU VHR-10, 10 classes, read from the original release.
 
-    Bad input follows :mod:`dkd_mm.datasets.label_checks`: a class id whose
+    Bad input follows :mod:`dkd_mm.datasets.labels`: a class id whose
     release class (1..10, :data:`NWPU_CLASSES`) is not in
     ``metainfo['classes']`` is 'unknown_class' (so a class subset keeps its
     own 0-based labels); a listed positive image without its ground
@@ -102,7 +110,7 @@ class NWPUVHR10Dataset(BaseDetDataset):
         on_bad_label (str): 'skip' or 'error', as for
             ``RobustDOTADataset``. Defaults to 'skip'.
         check_images (str): 'header' or 'decode' (see
-            ``label_checks.read_image_size``). Defaults to 'header'.
+            ``labels.read_image_size``). Defaults to 'header'.
         **kwargs: ``mmdet.datasets.BaseDetDataset`` arguments.
 
     Attributes:
@@ -224,32 +232,25 @@ class NWPUVHR10Dataset(BaseDetDataset):
     def _read_labels(self, path: str,
                      img_hw: Tuple[int, int]) -> Optional[List[dict]]:
         """Instances of one ground truth file; None if it is unreadable."""
-        try:
-            lines = read_label_lines(path)
-        except InputIssue as issue:
-            self.label_issues.add_issue(issue, path)
-            return None
         cls_map = {c: i for i, c in enumerate(self.metainfo['classes'])}
-        instances = []
-        for number, text in lines:
-            try:
-                obj = parse_nwpu_line(text)
-                if obj is None:
-                    continue
-                name = NWPU_CLASSES[obj.class_id - 1] \
-                    if 1 <= obj.class_id <= len(NWPU_CLASSES) else None
-                if name not in cls_map:
-                    raise InputIssue(
-                        'unknown_class', f'class id {obj.class_id} '
-                        f'({name or "not in 1..10"}) not in metainfo')
-                check_box(hbox_corners(obj.hbox), img_hw)
-            except InputIssue as issue:
-                self.label_issues.add_issue(issue, path, number)
-                continue
-            bbox = hbox_corners(obj.hbox) if self.rotated else obj.hbox
-            instances.append(
-                dict(bbox=bbox, bbox_label=cls_map[name], ignore_flag=0))
-        return instances
+
+        def check(obj: NWPUObject) -> None:
+            name = release_class(obj.class_id)
+            if name not in cls_map:
+                raise InputIssue(
+                    'unknown_class', f'class id {obj.class_id} '
+                    f'({name or "not in 1..10"}) not in metainfo')
+            check_box(hbox_corners(obj.hbox), img_hw)
+
+        objects = read_objects(path, parse_nwpu_line, self.label_issues, check)
+        if objects is None:
+            return None
+        return [
+            dict(
+                bbox=hbox_corners(obj.hbox) if self.rotated else obj.hbox,
+                bbox_label=cls_map[release_class(obj.class_id)],
+                ignore_flag=0) for obj in objects
+        ]
 
     def filter_data(self) -> List[dict]:
         """Drop images without objects if ``filter_cfg.filter_empty_gt``

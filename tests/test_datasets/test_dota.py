@@ -14,13 +14,11 @@ from mmengine.runner import Runner
 from mmrotate.datasets import DOTADataset
 from mmrotate.structures import RotatedBoxes
 
-from dkd_mm.datasets import label_checks
 from dkd_mm.datasets.dota import (DOTA_V1_CLASSES, DOTA_V15_CLASSES,
                                   RobustDOTADataset, RobustDOTAv15Dataset)
-from dkd_mm.datasets.label_checks import (BadLabelError, InputIssue, check_box,
-                                          parse_dota_line, polygon_area)
-from dkd_mm.datasets.synthetic_dota import (SyntheticDOTAConfig,
-                                            generate_synthetic_dota)
+from dkd_mm.datasets.labels import BadLabelError, issues
+from dkd_mm.datasets.synthetic import (SyntheticDOTAConfig,
+                                       generate_synthetic_dota)
 from dkd_mm.registry import DATASETS
 
 CONFIGS = osp.join(
@@ -44,7 +42,7 @@ BAD_FILE = [
 def logs(monkeypatch) -> list:
     """The messages of the one-time report, with their level."""
     calls = []
-    monkeypatch.setattr(label_checks, 'print_log',
+    monkeypatch.setattr(issues, 'print_log',
                         lambda msg, logger, level: calls.append((msg, level)))
     return calls
 
@@ -91,46 +89,6 @@ def build(root: str, cls=RobustDOTADataset, **kwargs):
 def infos(dataset) -> list:
     out = [dataset.get_data_info(i) for i in range(len(dataset))]
     return [{k: v for k, v in d.items() if k != 'sample_idx'} for d in out]
-
-
-@pytest.mark.parametrize('line, expected', [
-    (GOOD, ([10, 10, 30, 10, 30, 30, 10, 30], 'plane', 0)),
-    ('1 2 3 4 5 6 7 8 ship', ([1, 2, 3, 4, 5, 6, 7, 8], 'ship', 0)),
-    ('  ', None),
-    ('imagesource:GoogleEarth', None),
-    ('gsd:null', None),
-])
-def test_parse_dota_line(line, expected):
-    assert parse_dota_line(line) == expected
-
-
-@pytest.mark.parametrize('line, reason', [
-    ('1 2 3 4 5 6 7 plane 0', 'malformed'),
-    ('1 2 3 4 5 6 7 8 plane 0 extra', 'malformed'),
-    ('1 2 3 4 x 6 7 8 plane 0', 'non_numeric'),
-    ('1 2 3 4 nan 6 7 8 plane 0', 'non_numeric'),
-    ('1 2 3 4 5 6 7 8 plane hard', 'non_numeric'),
-])
-def test_parse_dota_line_rejects(line, reason):
-    with pytest.raises(InputIssue) as info:
-        parse_dota_line(line)
-    assert info.value.reason == reason
-
-
-def test_polygon_area_and_check_box():
-    assert polygon_area(np.array([[0, 0], [4, 0], [4, 3], [0, 3]])) == 12
-    check_box([10, 10, 30, 30, 30, 10, 10, 30])  # bowtie order: hull kept
-    check_box([-5, -5, 20, -5, 20, 20, -5, 20], (64, 64))  # partly out
-    cases = {
-        'degenerate': [[5, 5, 5, 5, 9, 9, 9, 9], [0, 0, 1, 1, 2, 2, 3, 3],
-                       [0, 0, 10, 0, 10, 0.05, 0, 0.05]],
-        'outside': [[70, 0, 90, 0, 90, 9, 70, 9], [-9, 0, 0, 0, 0, 9, -9, 9],
-                    [-20, 60, 2, 66, 2, 68, -20, 68]],
-    }
-    for reason, boxes in cases.items():
-        for box in boxes:
-            with pytest.raises(InputIssue, match=reason):
-                check_box(box, (64, 64))
 
 
 def test_original_labels_and_image_formats(tmp_path, logs):

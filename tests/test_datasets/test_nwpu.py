@@ -17,9 +17,7 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 from mmrotate.structures import RotatedBoxes
 
-from dkd_mm.datasets import label_checks
-from dkd_mm.datasets.label_checks import (BadLabelError, InputIssue,
-                                          parse_nwpu_line)
+from dkd_mm.datasets.labels import BadLabelError, issues, parse_nwpu_line
 from dkd_mm.datasets.nwpu import NWPU_CLASSES, NWPUVHR10Dataset
 
 REPO = osp.join(osp.dirname(__file__), '..', '..')
@@ -43,7 +41,7 @@ def sample(tmp_path_factory) -> str:
 @pytest.fixture
 def logs(monkeypatch) -> list:
     calls = []
-    monkeypatch.setattr(label_checks, 'print_log',
+    monkeypatch.setattr(issues, 'print_log',
                         lambda msg, logger, level: calls.append((msg, level)))
     return calls
 
@@ -69,32 +67,6 @@ def make_root(tmp_path, gts: dict, pos=(), neg=(), split=None) -> str:
     if split is not None:
         (tmp_path / 'split.txt').write_text(split)
     return str(tmp_path)
-
-
-@pytest.mark.parametrize('line, expected', [
-    ('(563,478),(630,573),1', ([563, 478, 630, 573], 1)),
-    ('( 563, 478 ), (630 ,573) ,10\r', ([563, 478, 630, 573], 10)),
-    ('(630,573),(563,478),2', ([563, 478, 630, 573], 2)),
-    ('(1.5,2),(3,4e1),3', ([1.5, 2, 3, 40], 3)),
-    ('', None),
-    (' \r', None),
-])
-def test_parse_nwpu_line(line, expected):
-    assert parse_nwpu_line(line) == expected
-
-
-@pytest.mark.parametrize('line, reason', [
-    ('(1,2),(3,4)', 'malformed'),
-    ('1,2,3,4,1', 'malformed'),
-    ('(1,2),(3,4),1,0', 'malformed'),
-    ('(a,2),(3,4),1', 'non_numeric'),
-    ('(1,2),(3,inf),1', 'non_numeric'),
-    ('(1,2),(3,4),1.0', 'non_numeric'),
-])
-def test_parse_nwpu_line_rejects(line, reason):
-    with pytest.raises(InputIssue) as info:
-        parse_nwpu_line(line)
-    assert info.value.reason == reason
 
 
 def test_sample_and_split(sample, tmp_path):

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import dkd_mm  # noqa: F401
-from dkd_mm.datasets.synthetic_dota import PRESETS, generate_synthetic_dota
+from dkd_mm.datasets.synthetic import PRESETS, generate_synthetic_dota
 from dkd_mm.testing._utils import REPO_ROOT
 
 DKD = 'rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'

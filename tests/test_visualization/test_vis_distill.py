@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from mmengine.utils import get_installed_path
 
-from dkd_mm.datasets.synthetic_dota import PRESETS, generate_synthetic_dota
+from dkd_mm.datasets.synthetic import PRESETS, generate_synthetic_dota
 from dkd_mm.functional import Selection
 from dkd_mm.losses import InstanceSelectionDistillLoss
 from dkd_mm.registry import MODELS

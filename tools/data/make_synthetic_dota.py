@@ -10,8 +10,8 @@ import argparse
 import dataclasses
 import time
 
-from dkd_mm.datasets.synthetic_dota import (PRESETS, SYNTHETIC_CLASSES,
-                                            generate_synthetic_dota)
+from dkd_mm.datasets.synthetic import (PRESETS, SYNTHETIC_CLASSES,
+                                       generate_synthetic_dota)
 
 
 def parse_args() -> argparse.Namespace:

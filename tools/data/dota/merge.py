@@ -11,7 +11,8 @@ y4``) and ``OUT_DIR/Task1.zip`` for the DOTA server.  With ``--ann-dir``
 (original label files of the full images) it prints mmrotate's mAP table
 and, with ``--metrics-out``, writes ``{"mAP": ..., "AP_<class>": ...}``.
 The classes come from ``--config`` (its test dataset's ``metainfo`` or
-dataset type) or ``--dataset``.  Rules: :mod:`dkd_mm.datasets.dota_merge`.
+dataset type) or ``--dataset``.  Rules: :mod:`dkd_mm.evaluation.dota_merge`
+and :mod:`dkd_mm.evaluation.dota_eval`.
 """
 import argparse
 import json
@@ -27,7 +28,8 @@ import dkd_mm  # noqa: E402,F401  (compat shims and registration)
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
 
-from dkd_mm.datasets import dota, dota_merge  # noqa: E402
+from dkd_mm.datasets import dota  # noqa: E402
+from dkd_mm.evaluation import dota_eval, dota_merge  # noqa: E402
 
 DATASET_CLASSES = dict(
     dota_v1=dota.DOTA_V1_CLASSES, dota_v15=dota.DOTA_V15_CLASSES)
@@ -86,9 +88,9 @@ def main(argv: Optional[List[str]] = None) -> None:
           f'({len(files)} classes, Task1.zip)')
     if args.ann_dir is None:
         return
-    annotations = dota_merge.load_full_annotations(args.ann_dir, classes,
-                                                   args.diff_thr)
-    mean_ap, results = dota_merge.evaluate_merged(
+    annotations = dota_eval.load_full_annotations(args.ann_dir, classes,
+                                                  args.diff_thr)
+    mean_ap, results = dota_eval.evaluate_merged(
         merged,
         annotations,
         classes,

@@ -36,7 +36,8 @@ sys.path.insert(
 
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from dkd_mm.datasets import dota_split, label_checks  # noqa: E402
+from dkd_mm.datasets import dota_split  # noqa: E402
+from dkd_mm.datasets.labels import LabelIssues, list_images  # noqa: E402
 
 SETTINGS_FILE = 'split_settings.json'
 DONE_FILE = 'split_done.jsonl'
@@ -64,9 +65,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.base_json is not None:
         with open(args.base_json) as f:
             preset = json.load(f)
-        for action in parser._actions:
-            if action.dest in preset and action.dest != 'nproc':
-                action.default = preset[action.dest]
+        # The json's keys become defaults, so flags given still win; keys
+        # that name no option (and nproc) are left out.
+        known = vars(args)
+        parser.set_defaults(**{
+            k: v
+            for k, v in preset.items() if k in known and k != 'nproc'
+        })
         args = parser.parse_args(argv)
     if not args.img_dirs or not args.save_dir:
         parser.error('--img-dirs and --save-dir are needed (or --base-json)')
@@ -76,11 +81,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def collect_jobs(img_dirs: List[str], ann_dirs: Optional[List[str]],
-                 issues: label_checks.LabelIssues) -> List[Job]:
+                 issues: LabelIssues) -> List[Job]:
     """``(image, label file or None)`` of every image, by ``img_id``."""
     jobs: Dict[str, Job] = {}
     for i, img_dir in enumerate(img_dirs):
-        for stem, name in label_checks.list_images(img_dir, issues).items():
+        for stem, name in list_images(img_dir, issues).items():
             if stem in jobs:
                 raise ValueError(f'image id {stem!r} is in two folders: '
                                  f'{jobs[stem][0]} and {img_dir}')
@@ -151,15 +156,6 @@ def run_jobs(jobs: List[Job], nproc: int,
         yield from pool.imap_unordered(worker, jobs)
 
 
-def merge_issues(total: label_checks.LabelIssues,
-                 part: label_checks.LabelIssues) -> None:
-    """Add the counts and first cases of ``part`` to ``total``."""
-    total.counts.update(part.counts)
-    for reason, cases in part.examples.items():
-        kept = total.examples.setdefault(reason, [])
-        kept.extend(cases[:max(0, total.max_examples - len(kept))])
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     settings = dota_split.SplitSettings(
@@ -171,7 +167,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         no_padding=args.no_padding,
         padding_value=args.padding_value,
         save_ext=args.save_ext)
-    issues = label_checks.LabelIssues(args.on_bad_label)
+    issues = LabelIssues(args.on_bad_label)
     jobs = collect_jobs(args.img_dirs, args.ann_dirs, issues)
     save_dir = args.save_dir
     for sub in ('images', 'annfiles'):
@@ -197,7 +193,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 save_dir=save_dir,
                 settings=settings,
                 on_bad_label=args.on_bad_label):
-            merge_issues(issues, result.issues)
+            issues.merge(result.issues)
             if result.patches:
                 log.write(
                     json.dumps(

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from dkd_mm.datasets.label_checks import list_images
+from dkd_mm.datasets.labels import list_images
 from dkd_mm.datasets.nwpu import NWPU_DIRS, entry_name
 
 SPLITS = ('train', 'val', 'test')

@@ -2,7 +2,7 @@
 
 Textured land with, by chance, a water body (coast, lake or river), an
 airfield (runway plus a parallel apron) and up to three roads.  The masks
-of these regions tell ``synthetic_scene`` where each object class may go.
+of these regions tell :mod:`.scene` where each object class may go.
 Sizes are given for a 256-pixel image and scale with it.
 """
 from dataclasses import dataclass

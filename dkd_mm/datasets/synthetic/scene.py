@@ -1,6 +1,6 @@
 """Object placement for the synthetic DOTA-style data set (numpy + cv2).
 
-On a background from ``synthetic_layout``, objects are placed only where
+On a background from :mod:`.layout`, objects are placed only where
 their context makes sense (ships on water, planes on the airfield, vehicles
 in road lanes, storage tanks on open land), so background features carry
 information a distilled student can use.  Sizes are given for a 256-pixel
@@ -13,8 +13,8 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .synthetic_layout import Layout, render_layout
-from .synthetic_shapes import SpritePainter, fill_polygon, rbox_to_corners
+from .layout import Layout, render_layout
+from .shapes import SpritePainter, fill_polygon, rbox_to_corners
 
 SYNTHETIC_CLASSES = ('plane', 'ship', 'storage-tank', 'small-vehicle',
                      'large-vehicle')

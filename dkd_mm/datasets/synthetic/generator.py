@@ -3,15 +3,15 @@
 It writes ``<out>/{train,val}/images/*.png`` and ``annfiles/*.txt`` with one
 line per object, ``x1 y1 x2 y2 x3 y3 x4 y4 class difficult``, and no
 ``imagesource:``/``gsd:`` header: the split-style files that mmrotate's
-``DOTADataset`` reads.  Scenes come from ``synthetic_scene.render_scene``;
+``DOTADataset`` reads.  Scenes come from :func:`.scene.render_scene`;
 every image has its own random stream derived from ``(seed, subset,
 index)``, so the same seed gives byte-identical files and the validation set
 does not change with the number of training images.  Plain numpy and cv2;
 mmengine is imported only to draw a progress bar.
 
 Example:
-    >>> from dkd_mm.datasets.synthetic_dota import (PRESETS,
-    ...                                              generate_synthetic_dota)
+    >>> from dkd_mm.datasets.synthetic import (PRESETS,
+    ...                                         generate_synthetic_dota)
     >>> generate_synthetic_dota('data/synthetic_dota', PRESETS['tiny'])
 """
 import json
@@ -19,24 +19,28 @@ import os
 import os.path as osp
 import re
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
 
-from .synthetic_scene import (CLASS_SIZES, SYNTHETIC_CLASSES,
-                              SYNTHETIC_PALETTE, SyntheticScene, render_scene)
-from .synthetic_shapes import rbox_to_corners
+from .scene import (CLASS_SIZES, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
+                    SyntheticScene, render_scene)
+from .shapes import rbox_to_corners
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE', 'CLASS_SIZES', 'SUBSETS',
     'PRESETS', 'SyntheticDOTAConfig', 'SyntheticScene', 'render_scene',
-    'render_image', 'rbox_to_corners', 'dota_lines', 'load_dota_annfile',
-    'generate_synthetic_dota'
+    'render_image', 'rbox_to_corners', 'dota_lines', 'generate_synthetic_dota'
 ]
 
 # Bump when the rendering changes, so old outputs are not mistaken as fresh.
 GENERATOR_VERSION = 1
+# The generator's name in meta.json: an identity of the data, not this
+# module's path.  It is the module's path before the move into
+# ``dkd_mm.datasets.synthetic`` and stays so: the move changed no byte of
+# the data, so data sets written before it keep the same record.
+GENERATOR_NAME = 'dkd_mm.datasets.synthetic_dota'
 SUBSETS = ('train', 'val')
 META_FILE = 'meta.json'
 _OWN_FILE = re.compile(r'^(train|val)_\d{5}\.(png|txt)$')
@@ -111,30 +115,10 @@ def dota_lines(scene: SyntheticScene) -> List[str]:
     return lines
 
 
-def load_dota_annfile(path: str) -> Tuple[np.ndarray, List[str], np.ndarray]:
-    """Read a split-style DOTA label file.
-
-    Args:
-        path (str): The ``.txt`` file.
-
-    Returns:
-        tuple: ``(N, 4, 2)`` float corners, N class names and ``(N,)``
-        int difficulty flags.
-    """
-    with open(path) as f:
-        rows = [line.split() for line in f if line.strip()]
-    if any(len(row) != 10 for row in rows):
-        raise ValueError(f'{path}: every line needs 8 coordinates, a class '
-                         'and a difficulty flag')
-    corners = np.array([row[:8] for row in rows], np.float64)
-    return (corners.reshape(-1, 4, 2), [row[8] for row in rows],
-            np.array([row[9] for row in rows], np.int64))
-
-
 def _meta(cfg: SyntheticDOTAConfig, preset: Optional[str],
           instances: Dict[str, Dict[str, int]]) -> dict:
     return dict(
-        generator='dkd_mm.datasets.synthetic_dota',
+        generator=GENERATOR_NAME,
         version=GENERATOR_VERSION,
         preset=preset,
         config=asdict(cfg),
