@@ -53,7 +53,8 @@ class CWDLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, student_feats: Feats, teacher_feats: Feats) -> Tensor:
-        """
+        """The channel-wise KL divergence, summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.

@@ -103,7 +103,8 @@ class FGDLoss(nn.Module):
     def forward(self, student_feats: Feats, teacher_feats: Feats,
                 gt_bboxes: List[Tensor],
                 batch_input_shape: Tuple[int, int]) -> Dict[str, Tensor]:
-        """
+        """FGD's four terms, each summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.

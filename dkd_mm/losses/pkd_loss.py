@@ -46,7 +46,8 @@ class PKDLoss(nn.Module):
         self.eps = eps
 
     def forward(self, student_feats: Feats, teacher_feats: Feats) -> Tensor:
-        """
+        """The standardised feature MSE, summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.

@@ -10,7 +10,7 @@ from mmengine.config import ConfigDict
 
 import dkd_mm  # noqa: F401
 from dkd_mm.distillers import DKDDistiller
-from dkd_mm.distillers.context import box_tensor
+from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch, get_model_cfg
 from dkd_mm.utils import UnsafeCheckpointError
