@@ -161,8 +161,8 @@ def test_strides_per_axis():
     # 32 / 7 and y 16 + (ph + 0.5) * 24 / 7.  Equal pairs are one stride.
     xs = (torch.arange(8.) + 0.5) * 16
     ys = (torch.arange(16.) + 0.5) * 8
-    x_map = xs.expand(1, 1, 16, 8)
-    y_map = ys[:, None].expand(1, 1, 16, 8)
+    x_map = xs.expand(1, 1, 16, 8).contiguous()
+    y_map = ys[:, None].expand(1, 1, 16, 8).contiguous()
     box = [torch.tensor([[12., 16., 44., 40.]])]
     on_x = roi_features([x_map], box, [(8., 16.)])[0, 0]
     on_y = roi_features([y_map], box, [(8., 16.)])[0, 0]
