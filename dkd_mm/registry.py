@@ -11,9 +11,6 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
-from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -27,8 +24,5 @@ MODEL_WRAPPERS = Registry(
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['dkd_mm.hooks'])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['dkd_mm.datasets'])
-TRANSFORMS = Registry(
-    'transform', parent=MMENGINE_TRANSFORMS, locations=['dkd_mm.datasets'])
+# Nothing registers here yet; tests build upstream metrics through it.
 METRICS = Registry('metric', parent=MMENGINE_METRICS)
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS)
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)

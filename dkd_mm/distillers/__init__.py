@@ -1,3 +1,4 @@
+from .context import DistillContext
 from .dkd_distiller import DKDDistiller
 
-__all__ = ['DKDDistiller']
+__all__ = ['DKDDistiller', 'DistillContext']

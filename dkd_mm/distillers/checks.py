@@ -1,6 +1,6 @@
 """Config checks run when a distiller is built, naming the faulty field."""
 import inspect
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from torch import nn
 
@@ -74,8 +74,17 @@ def check_pair(student: dict, teacher: dict) -> None:
 
 
 def loss_arguments(name: str, loss: nn.Module,
-                   available: Iterable[str]) -> List[str]:
+                   available: Sequence[str]) -> List[str]:
     """Argument names of ``loss.forward``, checked against what a step gives.
+
+    Args:
+        name (str): The loss's key in ``distill_losses``.
+        loss (nn.Module): The built loss.
+        available (Sequence[str]): The names a step provides,
+            ``DistillContext.field_names()``.
+
+    Returns:
+        list[str]: The names to pass, in the order of ``forward``.
 
     Raises:
         ValueError: If the loss asks for something the distiller cannot
@@ -93,6 +102,6 @@ def loss_arguments(name: str, loss: nn.Module,
     if unknown:
         raise ValueError(
             f'distill_losses.{name} ({type(loss).__name__}) asks for '
-            f'{unknown}, which the distiller does not provide; available: '
-            f'{sorted(available)}')
+            f'{unknown} in its forward, which the distiller does not '
+            f'provide; the fields of DistillContext are {list(available)}')
     return names

@@ -1,30 +1,145 @@
-"""What one training step offers to the distillation losses.
+"""What one training step offers to the distillation losses: the contract.
 
-A loss names what it needs by the argument names of its ``forward``; the
-distiller passes those fields by name.  Costly fields (the predictions of
-both detectors) are computed only when a loss asks for them, once a step.
+Inputs: a loss names what it needs by the argument names of its
+``forward``; each must be a field of :class:`DistillContext` (checked when
+the distiller is built, :func:`~dkd_mm.distillers.checks.loss_arguments`),
+and the distiller passes those fields by name.  The field list is derived
+from the class (:meth:`DistillContext.field_names`), never kept by hand.
+Costly fields (both detectors' predictions, the training status) are
+computed only when a loss asks for them, at most once a step.
+
+Outputs: ``forward`` returns a Tensor or a dict of name -> Tensor.  Under
+the loss's config name (``name``, which contains ``'loss'``):
+
+* a Tensor becomes ``name``, and a dict entry ``key`` becomes
+  ``name_key``: terms that mmengine sums into the loss, times the
+  distiller's ``distill_scale``;
+* a dict entry ``log_<stat>`` (a Tensor or a number) is a statistic: it
+  becomes ``<prefix>_<stat>``, ``prefix`` being ``name`` without
+  ``'loss'`` (``loss_isd`` + ``log_selected`` -> ``isd_selected``), a
+  detached float tensor, unscaled.  Its key holds no ``'loss'``, so
+  mmengine's ``BaseModel.parse_losses`` logs its mean and adds nothing to
+  the loss; it reaches the logs as ``train/<prefix>_<stat>``.
 """
 import copy
+import re
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, List, Optional
+from dataclasses import InitVar, dataclass, fields
+from functools import cached_property
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from dkd_mm.utils.train_status import current_train_status  # noqa: F401
+from dkd_mm.functional import box_tensor
 
-
-def box_tensor(boxes: Any) -> Tensor:
-    """A plain (K, 4) or (K, 5) tensor from a tensor or mmdet BaseBoxes."""
-    return boxes.tensor if hasattr(boxes, 'tensor') else boxes
-
+STAT_PREFIX = 'log_'
 
 # What the step's own predictions of both detectors need, and no more: the
 # top ``nms_pre`` priors of each level above ``score_thr`` go into NMS.  A
 # detector's test-time settings (e.g. 1000-2000 priors per level) would send
 # thousands of an untrained student's boxes into rotated NMS on every step.
 DISTILL_PRED_CFG = dict(nms_pre=100, score_thr=0.05, max_per_img=100)
+
+
+@dataclass(eq=False)
+class DistillContext:
+    """Named values of one step; the lazy ones computed on first access.
+
+    Attributes:
+        student_feats (tuple[Tensor]): The student's neck levels mapped to
+            the teacher's channels by the adapters, each
+            ``(N, C_t, H_l, W_l)``.
+        teacher_feats (tuple[Tensor]): The teacher's neck levels, each
+            ``(N, C_t, H_l, W_l)``, computed under ``no_grad``.
+        gt_bboxes (list[Tensor]): Per image ``(K_i, 4)`` or ``(K_i, 5)``
+            ground-truth boxes in padded-input pixels.
+        gt_labels (list[Tensor]): Per image ``(K_i,)`` labels.
+        batch_input_shape (tuple[int, int]): ``(H, W)`` of the padded
+            batch.
+        teacher_preds (list[InstanceData]): Lazy: the teacher's post-NMS
+            ``bboxes`` ``(K, 4|5)``, ``scores``, ``labels`` per image.
+        student_preds (list[InstanceData]): Lazy: the student's, likewise.
+        train_status (float): Lazy: psi in ``[0, 1]``, see
+            :mod:`dkd_mm.utils.train_status`.
+
+    Args:
+        predict_teacher, predict_student (Callable[[], list]): Compute
+            ``teacher_preds`` and ``student_preds``.
+        read_train_status (Callable[[], float]): Computes ``train_status``.
+    """
+    student_feats: Tuple[Tensor, ...]
+    teacher_feats: Tuple[Tensor, ...]
+    gt_bboxes: List[Tensor]
+    gt_labels: List[Tensor]
+    batch_input_shape: Tuple[int, int]
+    predict_teacher: InitVar[Callable[[], List[InstanceData]]]
+    predict_student: InitVar[Callable[[], List[InstanceData]]]
+    read_train_status: InitVar[Callable[[], float]]
+
+    def __post_init__(self, predict_teacher: Callable[[], list],
+                      predict_student: Callable[[], list],
+                      read_train_status: Callable[[], float]) -> None:
+        self._predict_teacher = predict_teacher
+        self._predict_student = predict_student
+        self._read_train_status = read_train_status
+
+    @cached_property
+    def teacher_preds(self) -> List[InstanceData]:
+        return self._predict_teacher()
+
+    @cached_property
+    def student_preds(self) -> List[InstanceData]:
+        return self._predict_student()
+
+    @cached_property
+    def train_status(self) -> float:
+        return self._read_train_status()
+
+    @classmethod
+    def field_names(cls) -> Tuple[str, ...]:
+        """Every name a loss may ask for: the fields, then the lazy ones."""
+        lazy = tuple(name for name, attr in vars(cls).items()
+                     if isinstance(attr, cached_property))
+        return tuple(f.name for f in fields(cls)) + lazy
+
+
+LossOutput = Union[Tensor, Dict[str, Union[Tensor, float]]]
+
+
+def split_loss_output(name: str,
+                      output: LossOutput) -> Tuple[dict, Dict[str, Tensor]]:
+    """A loss's return value as loss terms and logged statistics.
+
+    Args:
+        name (str): The loss's config name; contains ``'loss'``.
+        output (Tensor | dict): What its ``forward`` returned.
+
+    Returns:
+        tuple[dict, dict]: Loss terms ``name[_key]`` -> Tensor, and
+        statistics ``<prefix>_<stat>`` -> detached float Tensor (see the
+        module docstring).
+
+    Raises:
+        ValueError: If a statistic's key would contain ``'loss'``.
+    """
+    if isinstance(output, Tensor):
+        return {name: output}, {}
+    prefix = re.sub('_+', '_', name.replace('loss', '')).strip('_')
+    terms, stats = {}, {}
+    for key, value in output.items():
+        if not key.startswith(STAT_PREFIX):
+            terms[f'{name}_{key}' if key else name] = value
+            continue
+        stat = key[len(STAT_PREFIX):]
+        full_name = f'{prefix}_{stat}' if prefix else stat
+        if 'loss' in full_name:
+            raise ValueError(f'{name}: statistic {key!r} would be logged as '
+                             f'{full_name!r}, which mmengine would add to '
+                             'the loss; name it without "loss"')
+        stats[full_name] = torch.as_tensor(value).detach().float()
+    return terms, stats
 
 
 @contextmanager
@@ -111,43 +226,3 @@ def predict_from_feats(
     for result in results:
         result.bboxes = box_tensor(result.bboxes)
     return results
-
-
-class DistillContext:
-    """Named values of one step, some computed lazily on first access.
-
-    Args:
-        values (dict): Values known up front.
-        lazy (dict): Name -> zero-argument function, called at most once.
-    """
-
-    def __init__(self, values: Dict[str, Any],
-                 lazy: Dict[str, Callable[[], Any]]) -> None:
-        self._values = dict(values)
-        self._lazy = dict(lazy)
-
-    @property
-    def names(self) -> List[str]:
-        return sorted(set(self._values) | set(self._lazy))
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._values:
-            self._values[name] = self._lazy.pop(name)()
-        return self._values[name]
-
-
-CONTEXT_FIELDS = (
-    'student_feats',  # adapted to teacher channels, tuple of (N, C_t, H, W)
-    'student_raw_feats',  # the student's own neck outputs
-    'teacher_feats',  # tuple of (N, C_t, H, W), no grad
-    'gt_bboxes',  # list of (K, 4) or (K, 5) tensors
-    'gt_labels',  # list of (K,) tensors
-    'batch_data_samples',
-    'batch_img_metas',
-    'batch_input_shape',  # (H, W) of the padded batch
-    'teacher_preds',  # lazy: list of InstanceData
-    'student_preds',  # lazy: list of InstanceData
-    'train_status',  # psi in [0, 1]
-    'teacher',  # the teacher detector, for RoI extraction helpers
-    'student',
-)

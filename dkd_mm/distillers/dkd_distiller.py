@@ -6,15 +6,21 @@ The training step (``loss``) is assembled here and only here:
 2. the student's own upstream ``loss(...)``, once; its neck output is caught
    by a forward hook during that call, so its backbone runs once per step;
 3. 1x1 adapters map student neck channels to the teacher's;
-4. each distillation loss receives, by argument name, what it asks for
-   (see :mod:`dkd_mm.distillers.context`) and returns ``loss_*`` entries;
+4. each distillation loss receives, by argument name, the fields of the
+   step's :class:`~dkd_mm.distillers.context.DistillContext` it asks for,
+   and returns ``loss_*`` terms and values to log (the contract:
+   :mod:`dkd_mm.distillers.context`);
 5. student losses + distillation losses, one dict.
+
+:meth:`DKDDistiller.distill_context` gives the same context for a batch
+without training, so tools show what the losses see.
 
 ``predict`` and ``_forward`` are the student's, so mmdet's and mmrotate's
 evaluators work unchanged.  Checkpoints hold the student and the adapters,
 not the teacher, which is reloaded from ``teacher_ckpt`` when built.
 """
 import logging
+from functools import partial
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -22,13 +28,14 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
+from dkd_mm.utils.train_status import current_train_status
 from .builder import (ModelSpec, build_model, load_teacher_weights,
                       model_config)
 from .checks import check_pair, loss_arguments, neck_levels
-from .context import (CONTEXT_FIELDS, DISTILL_PRED_CFG, DistillContext,
-                      box_tensor, current_train_status, is_dense,
-                      predict_from_feats)
+from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
+                      predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
 
 
@@ -102,7 +109,8 @@ class DKDDistiller(BaseModel):
                 loss = MODELS.build(cfg)
             except TypeError as exc:  # unknown or missing loss argument
                 raise TypeError(f'distill_losses.{name}: {exc}') from exc
-            self._loss_args[name] = loss_arguments(name, loss, CONTEXT_FIELDS)
+            self._loss_args[name] = loss_arguments(
+                name, loss, DistillContext.field_names())
             self.distill_losses[name] = loss
         self._feat_module = student_feat_module
         # A dense student's head outputs of its own loss pass are decoded
@@ -115,8 +123,7 @@ class DKDDistiller(BaseModel):
             recorded.append(self._head_module)
         self._recorder = OutputRecorder(self.student, recorded)
         self.pred_cfg = dict(pred_cfg) if pred_cfg is not None else None
-        # Scales every distillation loss; DKDTeacherHook sets it for warm-up
-        # and stop.  0 skips the teacher and the losses entirely.
+        # See dkd_mm.utils.train_status: 0 skips the teacher and the losses.
         self.distill_scale = 1.0
         self._register_state_dict_hook(_drop_teacher_from_state_dict)
 
@@ -157,7 +164,8 @@ class DKDDistiller(BaseModel):
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: list) -> Dict[str, Tensor]:
-        """Student detection losses plus ``loss_*`` distillation terms."""
+        """Student detection losses, ``loss_*`` distillation terms (times
+        ``distill_scale``) and the losses' logged statistics."""
         distill = self.distill_scale > 0 and len(self.distill_losses) > 0
         if distill:
             with torch.no_grad():
@@ -167,49 +175,70 @@ class DKDDistiller(BaseModel):
         if not distill:
             return losses
 
+        context = self._context(batch_inputs, batch_data_samples,
+                                teacher_feats)
+        for name, loss_module in self.distill_losses.items():
+            kwargs = {
+                arg: getattr(context, arg)
+                for arg in self._loss_args[name]
+            }
+            terms, stats = split_loss_output(name, loss_module(**kwargs))
+            terms = {k: v * self.distill_scale for k, v in terms.items()}
+            for key, value in {**terms, **stats}.items():
+                if key in losses:
+                    raise KeyError(f'distillation output {key!r} clashes '
+                                   'with a student loss of that name')
+                losses[key] = value
+        return losses
+
+    @torch.no_grad()
+    def distill_context(self, batch_inputs: Tensor,
+                        batch_data_samples: list) -> DistillContext:
+        """What the distillation losses receive for a batch, to inspect.
+
+        The teacher and the student's features (caught on the student's
+        feature module, as in :meth:`loss`), without the student's loss
+        and without gradients.  The student's predictions are its head's
+        on those features, which :meth:`loss` takes from its loss pass.
+
+        Args:
+            batch_inputs (Tensor): ``(N, 3, H, W)`` preprocessed images.
+            batch_data_samples (list[DetDataSample]): Their samples, each
+                with ``gt_instances`` (``bboxes`` and ``labels``, possibly
+                empty).
+
+        Returns:
+            DistillContext: The step's context.
+        """
+        teacher_feats = self.teacher.extract_feat(batch_inputs)
+        with self._recorder:
+            self.student.extract_feat(batch_inputs)
+        return self._context(batch_inputs, batch_data_samples, teacher_feats)
+
+    def _context(self, batch_inputs: Tensor, batch_data_samples: list,
+                 teacher_feats: tuple) -> DistillContext:
+        """The context of a step whose student pass was recorded."""
         raw_feats = self._recorder.outputs[self._feat_module]
         if isinstance(raw_feats, Tensor):
             raw_feats = (raw_feats, )
-        context = self._context(batch_inputs, batch_data_samples,
-                                tuple(raw_feats), tuple(teacher_feats))
-        for name, loss_module in self.distill_losses.items():
-            kwargs = {arg: context[arg] for arg in self._loss_args[name]}
-            values = loss_module(**kwargs)
-            if isinstance(values, Tensor):
-                values = {'': values}
-            for key, value in values.items():
-                full_name = f'{name}_{key}' if key else name
-                if full_name in losses:
-                    raise KeyError(f'distillation loss {full_name!r} clashes '
-                                   'with a student loss of that name')
-                losses[full_name] = value * self.distill_scale
-        return losses
-
-    def _context(self, batch_inputs: Tensor, batch_data_samples: list,
-                 raw_feats: tuple, teacher_feats: tuple) -> DistillContext:
-        student_feats = tuple(
-            adapter(feat) for adapter, feat in zip(self.adapters, raw_feats))
+        raw_feats, teacher_feats = tuple(raw_feats), tuple(teacher_feats)
         gt_instances = [s.gt_instances for s in batch_data_samples]
-        values = dict(
-            student_feats=student_feats,
-            student_raw_feats=raw_feats,
+        head_outs = self._recorder.outputs.get(self._head_module)
+        return DistillContext(
+            student_feats=tuple(
+                adapter(feat)
+                for adapter, feat in zip(self.adapters, raw_feats)),
             teacher_feats=teacher_feats,
             gt_bboxes=[box_tensor(g.bboxes) for g in gt_instances],
             gt_labels=[g.labels for g in gt_instances],
-            batch_data_samples=batch_data_samples,
-            batch_img_metas=[s.metainfo for s in batch_data_samples],
             batch_input_shape=tuple(batch_inputs.shape[-2:]),
-            teacher=self.teacher,
-            student=self.student)
-        lazy = dict(
-            teacher_preds=lambda: predict_from_feats(
-                self.teacher, teacher_feats, batch_data_samples,
-                self.pred_cfg),
-            student_preds=lambda: predict_from_feats(
-                self.student, raw_feats, batch_data_samples, self.pred_cfg,
-                self._recorder.outputs.get(self._head_module)),
-            train_status=current_train_status)
-        return DistillContext(values, lazy)
+            predict_teacher=partial(predict_from_feats, self.teacher,
+                                    teacher_feats, batch_data_samples,
+                                    self.pred_cfg),
+            predict_student=partial(predict_from_feats, self.student,
+                                    raw_feats, batch_data_samples,
+                                    self.pred_cfg, head_outs),
+            read_train_status=current_train_status)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: list) -> list:
         """The student's predictions, as its upstream ``predict`` gives."""

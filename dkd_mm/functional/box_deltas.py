@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from .boxes import box_centers, box_sides
+
 
 def box_deltas(pred: Tensor,
                target: Tensor,
@@ -47,10 +49,9 @@ def box_deltas(pred: Tensor,
         raise ValueError('pred and target must both be (K, 4) or (K, 5), got '
                          f'{tuple(pred.shape)} and {tuple(target.shape)}')
     if pred.size(-1) == 4:
-        p_ctr, p_wh = (pred[:, :2] + pred[:, 2:]) / 2, pred[:, 2:] - pred[:, :2]
-        t_ctr = (target[:, :2] + target[:, 2:]) / 2
-        t_wh = target[:, 2:] - target[:, :2]
-        p_wh, t_wh = p_wh.clamp(min=eps), t_wh.clamp(min=eps)
+        p_ctr, t_ctr = box_centers(pred), box_centers(target)
+        p_wh = box_sides(pred).clamp(min=eps)
+        t_wh = box_sides(target).clamp(min=eps)
         deltas = torch.cat([(p_ctr - t_ctr) / t_wh, torch.log(p_wh / t_wh)],
                            dim=1)
     else:

@@ -24,6 +24,8 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from .boxes import box_areas
+
 
 def feature_strides(feat_size: Tuple[int, int],
                     batch_input_shape: Tuple[int, int]) -> Tuple[float, float]:
@@ -91,22 +93,6 @@ def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
     along_h = -dx * sin + dy * cos
     return ((along_w >= -w / 2) & (along_w < w / 2) & (along_h >= -h / 2)
             & (along_h < h / 2))
-
-
-def box_areas(boxes: Tensor) -> Tensor:
-    """Areas of horizontal ``(K, 4)`` or rotated ``(K, 5)`` boxes.
-
-    Args:
-        boxes (Tensor): ``(K, 4)`` or ``(K, 5)`` boxes.
-
-    Returns:
-        Tensor: ``(K,)`` areas in square pixels, >= 0.
-    """
-    if boxes.size(-1) == 4:
-        widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    else:
-        widths, heights = boxes[:, 2], boxes[:, 3]
-    return widths.clamp(min=0) * heights.clamp(min=0)
 
 
 def foreground_mask(boxes: Tensor, feat_size: Tuple[int, int],

@@ -15,6 +15,8 @@ from typing import Union
 import torch
 from torch import Tensor
 
+from .boxes import box_sides
+
 
 def box_hardness(boxes: Tensor,
                  lambda_ar: float = 0.5,
@@ -34,16 +36,7 @@ def box_hardness(boxes: Tensor,
     Returns:
         Tensor: ``(K,)`` hardness >= 1 (detached from ``boxes``).
     """
-    boxes = boxes.detach()
-    if boxes.size(-1) == 4:
-        sides = torch.stack(
-            [boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], dim=1)
-    elif boxes.size(-1) == 5:
-        sides = boxes[:, 2:4]
-    else:
-        raise ValueError('boxes must be (K, 4) or (K, 5), got '
-                         f'{tuple(boxes.shape)}')
-    sides = sides.clamp(min=1.0)
+    sides = box_sides(boxes.detach()).clamp(min=1.0)
     long_side, short_side = sides.amax(dim=1), sides.amin(dim=1)
     aspect = torch.log(long_side / short_side)
     small = torch.log(s0 / torch.sqrt(long_side * short_side)).clamp(min=0)
@@ -66,4 +59,3 @@ def status_weights(hardness: Tensor, psi: Union[float, Tensor]) -> Tensor:
     else:
         psi = min(max(float(psi), 0.0), 1.0)
     return 1 + (hardness - 1) * psi
-

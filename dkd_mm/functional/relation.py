@@ -1,8 +1,21 @@
 """Global relation between the cells of a feature map: the cosine affinity
 of every pair of (pooled) cells."""
-import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def cosine_matrix(vectors: Tensor) -> Tensor:
+    """Cosine similarity of every pair of vectors.
+
+    Args:
+        vectors (Tensor): ``(..., M, C)`` vectors; a zero vector has
+            similarity 0 with every vector.
+
+    Returns:
+        Tensor: ``(..., M, M)`` similarities in ``[-1, 1]``.
+    """
+    normed = F.normalize(vectors, dim=-1)
+    return normed @ normed.transpose(-1, -2)
 
 
 def relation_matrix(feat: Tensor, pool_size: int = 16) -> Tensor:
@@ -24,8 +37,7 @@ def relation_matrix(feat: Tensor, pool_size: int = 16) -> Tensor:
     height, width = feat.shape[-2:]
     pooled = F.adaptive_avg_pool2d(
         feat, (min(height, pool_size), min(width, pool_size)))
-    cells = F.normalize(pooled.flatten(2), dim=1)  # (N, C, M)
-    return torch.bmm(cells.transpose(1, 2), cells)
+    return cosine_matrix(pooled.flatten(2).transpose(1, 2))  # (N, M, C)
 
 
 def relation_loss(student: Tensor,

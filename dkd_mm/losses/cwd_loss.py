@@ -1,12 +1,10 @@
 """CWD: channel-wise distillation, a baseline of dkd_mm."""
-from typing import Sequence, Union
-
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dkd_mm.functional import paired_levels
+from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS
-
-Feats = Union[Tensor, Sequence[Tensor]]
 
 
 def channel_kl_divergence(student: Tensor,
@@ -55,7 +53,8 @@ class CWDLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, student_feats: Feats, teacher_feats: Feats) -> Tensor:
-        """
+        """The channel-wise KL divergence, summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.
@@ -65,18 +64,8 @@ class CWDLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if isinstance(student_feats, Tensor):
-            student_feats, teacher_feats = (student_feats, ), (teacher_feats, )
-        if len(student_feats) != len(teacher_feats):
-            raise ValueError(f'{len(student_feats)} student levels but '
-                             f'{len(teacher_feats)} teacher levels')
         loss = 0
-        for level, (student,
-                    teacher) in enumerate(zip(student_feats, teacher_feats)):
-            if student.shape != teacher.shape:
-                raise ValueError(
-                    f'level {level}: student {tuple(student.shape)} and '
-                    f'teacher {tuple(teacher.shape)} differ; adapt first')
-            kl = channel_kl_divergence(student, teacher.detach(), self.tau)
+        for student, teacher in paired_levels(student_feats, teacher_feats):
+            kl = channel_kl_divergence(student, teacher, self.tau)
             loss = loss + self.tau**2 * kl.mean()
         return self.loss_weight * loss

@@ -1,14 +1,13 @@
 """FGD: focal and global distillation, a baseline of dkd_mm."""
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Tuple
 
 from torch import Tensor, nn
 
 from dkd_mm.functional import (channel_attention, feature_strides,
-                               spatial_attention)
+                               image_boxes, paired_levels, spatial_attention)
 from dkd_mm.functional.fgd import fgd_masks, global_context
+from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS
-
-Feats = Union[Tensor, Sequence[Tensor]]
 
 
 class GlobalContextBlock(nn.Module):
@@ -104,7 +103,8 @@ class FGDLoss(nn.Module):
     def forward(self, student_feats: Feats, teacher_feats: Feats,
                 gt_bboxes: List[Tensor],
                 batch_input_shape: Tuple[int, int]) -> Dict[str, Tensor]:
-        """
+        """FGD's four terms, each summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.
@@ -117,24 +117,17 @@ class FGDLoss(nn.Module):
         Returns:
             dict[str, Tensor]: Scalar ``fg``, ``bg``, ``attn``, ``global``.
         """
-        if isinstance(student_feats, Tensor):
-            student_feats, teacher_feats = (student_feats, ), (teacher_feats, )
-        if not len(student_feats) == len(teacher_feats) == self.num_levels:
+        pairs = paired_levels(student_feats, teacher_feats)
+        if len(pairs) != self.num_levels:
             raise ValueError(f'FGDLoss(num_levels={self.num_levels}) got '
-                             f'{len(student_feats)} student and '
-                             f'{len(teacher_feats)} teacher levels')
-        boxes = [getattr(b, 'tensor', b) for b in gt_bboxes]
+                             f'{len(pairs)} levels')
+        boxes = image_boxes(gt_bboxes, pairs[0][0].size(0))
         terms = dict.fromkeys(('fg', 'bg', 'attn', 'global'), 0)
-        for level in range(self.num_levels):
-            student = student_feats[level]
-            teacher = teacher_feats[level].detach()
+        for level, (student, teacher) in enumerate(pairs):
             num, channels, height, width = teacher.shape
-            if student.shape != teacher.shape or channels != self.in_channels:
-                raise ValueError(
-                    f'level {level}: student {tuple(student.shape)}, teacher '
-                    f'{tuple(teacher.shape)}, in_channels {self.in_channels}')
-            if len(boxes) != num:
-                raise ValueError(f'{len(boxes)} gt_bboxes for {num} images')
+            if channels != self.in_channels:
+                raise ValueError(f'level {level}: {channels} channels, '
+                                 f'in_channels {self.in_channels}')
             strides = feature_strides((height, width), batch_input_shape)
             fg_mask, bg_mask = fgd_masks([b.to(teacher.device) for b in boxes],
                                          (height, width), strides)

@@ -14,6 +14,7 @@ from typing import Sequence, Union
 
 from torch import Tensor, nn
 
+from dkd_mm.functional import paired_levels
 from dkd_mm.registry import MODELS
 
 
@@ -28,8 +29,9 @@ def feature_mse(student: Tensor, teacher: Tensor) -> Tensor:
         Tensor: Scalar mean over all elements.
     """
     if student.shape != teacher.shape:
-        raise ValueError(f'feature shapes differ: student {tuple(student.shape)}'
-                         f', teacher {tuple(teacher.shape)}')
+        raise ValueError('feature shapes differ: student '
+                         f'{tuple(student.shape)}, teacher '
+                         f'{tuple(teacher.shape)}')
     return (student - teacher.detach()).pow(2).mean()
 
 
@@ -57,11 +59,7 @@ class FitNetLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if isinstance(student_feats, Tensor):
-            student_feats, teacher_feats = (student_feats, ), (teacher_feats, )
-        if len(student_feats) != len(teacher_feats):
-            raise ValueError(f'{len(student_feats)} student levels but '
-                             f'{len(teacher_feats)} teacher levels')
         loss = sum(
-            feature_mse(s, t) for s, t in zip(student_feats, teacher_feats))
+            feature_mse(s, t)
+            for s, t in paired_levels(student_feats, teacher_feats))
         return self.loss_weight * loss

@@ -1,18 +1,17 @@
 """Dynamic global distillation (GD) of DKD (Zhang et al., "Learning Efficient
 and Accurate Detectors With Dynamic Knowledge Distillation in Remote Sensing
 Imagery", TGRS 2021), as this project formulates it (class docstring)."""
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from dkd_mm.functional import (background_weights, channel_attention,
-                               feature_strides, foreground_mask,
-                               pearson_normalize, relation_loss,
-                               spatial_attention)
+                               feature_strides, foreground_mask, image_boxes,
+                               paired_levels, pearson_normalize,
+                               relation_loss, spatial_attention)
+from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS
-
-Feats = Union[Tensor, Sequence[Tensor]]
 
 
 @MODELS.register_module()
@@ -108,7 +107,8 @@ class DynamicGlobalDistillLoss(nn.Module):
 
     def _pairs(self, student_feats: Feats, teacher_feats: Feats,
                gt_bboxes: List[Tensor]) -> Tuple[list, List[Tensor]]:
-        pairs, boxes = _check_inputs(student_feats, teacher_feats, gt_bboxes)
+        pairs = paired_levels(student_feats, teacher_feats)
+        boxes = image_boxes(gt_bboxes, pairs[0][0].size(0))
         if self.standardize:
             pairs = [(pearson_normalize(s), pearson_normalize(t))
                      for s, t in pairs]
@@ -180,25 +180,3 @@ class DynamicGlobalDistillLoss(nn.Module):
             spatial_attn_t=spatial_attention(teacher, self.tau)[:, 0],
             channel_attn_t=channel_attention(teacher, self.tau).flatten(1),
             discrepancy=discrepancy)
-
-
-def _check_inputs(student_feats: Feats, teacher_feats: Feats,
-                  gt_bboxes: List[Tensor]) -> Tuple[list, List[Tensor]]:
-    """Pair the levels (teacher detached) and unwrap the boxes."""
-    if isinstance(student_feats, Tensor):
-        student_feats = (student_feats, )
-    if isinstance(teacher_feats, Tensor):
-        teacher_feats = (teacher_feats, )
-    if len(student_feats) != len(teacher_feats):
-        raise ValueError(f'{len(student_feats)} student levels but '
-                         f'{len(teacher_feats)} teacher levels')
-    pairs = [(s, t.detach()) for s, t in zip(student_feats, teacher_feats)]
-    for level, (student, teacher) in enumerate(pairs):
-        if student.shape != teacher.shape:
-            raise ValueError(
-                f'level {level}: student {tuple(student.shape)} and teacher '
-                f'{tuple(teacher.shape)} differ; adapt the student first')
-    if len(gt_bboxes) != student_feats[0].size(0):
-        raise ValueError(f'got {len(gt_bboxes)} gt_bboxes entries for '
-                         f'{student_feats[0].size(0)} images')
-    return pairs, [getattr(b, 'tensor', b) for b in gt_bboxes]

@@ -19,20 +19,14 @@ from typing import Dict, List, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
-from dkd_mm.functional import (MISS_LOSS, box_hardness, flatten_gt_index,
-                               gt_det_losses, instance_det_losses,
-                               pearson_normalize, roi_features, select_instances,
-                               status_weights)
+from dkd_mm.functional import (MISS_LOSS, Selection, box_hardness,
+                               cosine_matrix, feature_strides,
+                               flatten_gt_index, gt_det_losses,
+                               instance_det_losses, pearson_normalize,
+                               roi_features, select_instances, status_weights)
 from dkd_mm.registry import MODELS
-
-
-def cosine_matrix(pooled: Tensor) -> Tensor:
-    """(R, R) cosine similarities of (R, C) vectors."""
-    normed = F.normalize(pooled, dim=1)
-    return normed @ normed.t()
 
 
 @MODELS.register_module()
@@ -137,23 +131,30 @@ class InstanceSelectionDistillLoss(nn.Module):
             gt_bboxes (list[Tensor]): (G_i, 4|5) per image.
             gt_labels (list[Tensor]): (G_i,) per image.
             batch_input_shape (Sequence[int]): Padded (H, W).
-            train_status (float): psi in [0, 1].
+            train_status (float): psi in [0, 1]
+                (:mod:`dkd_mm.utils.train_status`).
 
         Returns:
-            dict[str, Tensor]: ``feat`` and ``relation`` terms.
+            dict[str, Tensor]: ``feat`` and ``relation`` terms, and the
+            batch's counts to log (not added to the loss, see
+            :mod:`dkd_mm.distillers.context`): ``log_candidates``,
+            ``log_selected``, ``log_outliers``, ``log_false_positives``.
         """
         cands, sel = self.select(teacher_preds, student_preds, gt_bboxes,
                                  gt_labels, train_status)
-        self._log(sel)
+        counts = self.counts(sel)
         zero = 0 * sum(f.sum() for f in student_feats)
         if not sel.selected.any():
-            return dict(feat=zero, relation=zero)
+            return dict(feat=zero, relation=zero, **counts)
         offsets = torch.tensor([0] + [len(c) for c in cands]).cumsum(0)
         boxes = [
             c.bboxes[sel.selected[offsets[i]:offsets[i + 1]]]
             for i, c in enumerate(cands)
         ]
-        strides = [batch_input_shape[0] / f.shape[-2] for f in teacher_feats]
+        strides = [
+            feature_strides(f.shape[-2:], batch_input_shape)
+            for f in teacher_feats
+        ]
         if self.standardize:
             student_feats = [pearson_normalize(f) for f in student_feats]
         with torch.no_grad():
@@ -172,13 +173,27 @@ class InstanceSelectionDistillLoss(nn.Module):
         return dict(
             feat=self.loss_weight * self.feat_weight * feat + zero,
             relation=self.loss_weight * self.relation_weight * relation +
-            zero)
+            zero,
+            **counts)
 
     @staticmethod
-    def _log(sel) -> None:
-        hub = MessageHub.get_current_instance()
-        hub.update_scalar('train/isd_candidates', len(sel.selected))
-        hub.update_scalar('train/isd_selected', int(sel.selected.sum()))
-        hub.update_scalar('train/isd_outliers', int(sel.outlier.sum()))
-        hub.update_scalar('train/isd_false_positives',
-                          int(sel.false_positive.sum()))
+    def counts(sel: Selection) -> Dict[str, Tensor]:
+        """The self-judgment's counts over the batch, as ``log_*`` values.
+
+        Args:
+            sel (Selection): The batch's selection over ``K`` candidates.
+
+        Returns:
+            dict[str, Tensor]: Scalar float counts of candidates, selected
+            instances, outliers and false positives.
+        """
+        values = dict(
+            candidates=sel.selected.numel(),
+            selected=sel.selected.sum(),
+            outliers=sel.outlier.sum(),
+            false_positives=sel.false_positive.sum())
+        return {
+            f'log_{key}': torch.as_tensor(
+                value, device=sel.selected.device).float()
+            for key, value in values.items()
+        }

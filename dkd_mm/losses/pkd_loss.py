@@ -1,14 +1,11 @@
 """PKD: feature imitation through the Pearson correlation, a baseline of
 dkd_mm."""
-from typing import Sequence, Union
-
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dkd_mm.functional import pearson_normalize
+from dkd_mm.functional import paired_levels, pearson_normalize
+from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS
-
-Feats = Union[Tensor, Sequence[Tensor]]
 
 
 @MODELS.register_module()
@@ -49,7 +46,8 @@ class PKDLoss(nn.Module):
         self.eps = eps
 
     def forward(self, student_feats: Feats, teacher_feats: Feats) -> Tensor:
-        """
+        """The standardised feature MSE, summed over levels.
+
         Args:
             student_feats (Tensor | tuple[Tensor]): Adapted student
                 features, ``(N, C, H_l, W_l)`` per level.
@@ -59,19 +57,9 @@ class PKDLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if isinstance(student_feats, Tensor):
-            student_feats, teacher_feats = (student_feats, ), (teacher_feats, )
-        if len(student_feats) != len(teacher_feats):
-            raise ValueError(f'{len(student_feats)} student levels but '
-                             f'{len(teacher_feats)} teacher levels')
         loss = 0
-        for level, (student,
-                    teacher) in enumerate(zip(student_feats, teacher_feats)):
-            teacher = teacher.detach()
-            if student.shape[:2] != teacher.shape[:2]:
-                raise ValueError(
-                    f'level {level}: student {tuple(student.shape)} and '
-                    f'teacher {tuple(teacher.shape)} differ in (N, C)')
+        for student, teacher in paired_levels(
+                student_feats, teacher_feats, same_size=False):
             if student.shape[2:] != teacher.shape[2:]:
                 if self.resize_stu:
                     student = F.interpolate(

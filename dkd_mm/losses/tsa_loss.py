@@ -56,9 +56,8 @@ class TSALoss(nn.Module):
             head's box coder; when given, the base loss is applied to box
             deltas (see above). Defaults to None (base loss on boxes).
         psi (float, optional): Fixed training status in ``[0, 1]``; if None
-            it is read each call with ``current_train_status()`` (the
-            teacher hook's ``'dkd/train_status'``, else
-            ``iter / max_iters``, else 0). Defaults to None.
+            it is read each call (see :mod:`dkd_mm.utils.train_status`).
+            Defaults to None.
     """
 
     def __init__(self,

@@ -10,7 +10,7 @@ from mmengine.config import ConfigDict
 
 import dkd_mm  # noqa: F401
 from dkd_mm.distillers import DKDDistiller
-from dkd_mm.distillers.context import box_tensor
+from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch, get_model_cfg
 from dkd_mm.utils import UnsafeCheckpointError
@@ -246,3 +246,126 @@ def test_student_predictions_reuse_the_loss_pass_head_outputs():
     for a, b in zip(reused, again):
         torch.testing.assert_close(a.bboxes, b.bboxes)
         torch.testing.assert_close(a.scores, b.scores)
+
+
+class _RecordingLoss(torch.nn.Module):
+    """Asks for every field of the context, records it, returns a zero term
+    and a statistic."""
+
+    def forward(self, student_feats, teacher_feats, gt_bboxes, gt_labels,
+                batch_input_shape, teacher_preds, student_preds,
+                train_status):
+        self.seen = dict(
+            student_feats=student_feats,
+            teacher_feats=teacher_feats,
+            gt_bboxes=gt_bboxes,
+            gt_labels=gt_labels,
+            batch_input_shape=batch_input_shape,
+            teacher_preds=teacher_preds,
+            student_preds=student_preds,
+            train_status=train_status)
+        return dict(
+            term=0 * student_feats[0].sum() + 1.5,
+            log_boxes=sum(len(p) for p in teacher_preds))
+
+
+@pytest.fixture
+def recording_loss():
+    MODELS.register_module('DKDTestRecordingLoss', module=_RecordingLoss,
+                           force=True)
+    yield 'DKDTestRecordingLoss'
+    MODELS.module_dict.pop('DKDTestRecordingLoss', None)
+
+
+def _recording_cfg(loss_type, **kwargs):
+    return _cfg(
+        distill_losses=dict(
+            loss_rec=dict(type=loss_type), loss_rec2=dict(type=loss_type)),
+        pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10),
+        **kwargs)
+
+
+def test_lazy_fields_computed_once_per_step(recording_loss, monkeypatch):
+    # Two losses ask for both detectors' predictions and the status: each
+    # is computed once a step, and again the next step.
+    from dkd_mm.distillers import dkd_distiller
+    calls = []
+
+    def counted(function, name):
+
+        def wrapper(*args, **kwargs):
+            calls.append(name if name != 'predict' else args[0])
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(dkd_distiller, 'predict_from_feats',
+                        counted(dkd_distiller.predict_from_feats, 'predict'))
+    monkeypatch.setattr(
+        dkd_distiller, 'current_train_status',
+        counted(dkd_distiller.current_train_status, 'status'))
+    model = MODELS.build(_recording_cfg(recording_loss))
+    inputs, samples = demo_batch()
+    for step in (1, 2):
+        model.loss(inputs, samples)
+        assert calls.count(model.teacher) == step
+        assert calls.count(model.student) == step
+        assert calls.count('status') == step
+
+
+def test_logged_statistics_are_not_summed(recording_loss):
+    # log_* values come back under a key without 'loss': mmengine's
+    # parse_losses logs them and adds only 'loss' keys; distill_scale
+    # scales the terms, not the statistics.
+    model = MODELS.build(_recording_cfg(recording_loss))
+    model.distill_scale = 0.5
+    inputs, samples = demo_batch()
+    losses = model.loss(inputs, samples)
+    assert losses['loss_rec_term'].item() == 0.75
+    boxes = sum(len(p) for p in model.distill_losses['loss_rec'].seen[
+        'teacher_preds'])
+    assert boxes > 0
+    assert losses['rec_boxes'].item() == boxes
+    assert losses['rec2_boxes'].item() == boxes
+    total, log_vars = model.parse_losses(losses)
+    expected = sum(v.mean() if isinstance(v, torch.Tensor) else sum(
+        x.mean() for x in v) for k, v in losses.items() if 'loss' in k)
+    torch.testing.assert_close(total, expected)
+    assert log_vars['rec_boxes'].item() == boxes
+
+
+def test_isd_counts_logged_through_parse_losses():
+    model = MODELS.build(
+        _cfg(distill_losses=dict(
+            loss_isd=dict(type='InstanceSelectionDistillLoss', score_thr=0.)),
+             pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+    inputs, samples = demo_batch()
+    losses = model.loss(inputs, samples)
+    keys = ('isd_candidates', 'isd_selected', 'isd_outliers',
+            'isd_false_positives')
+    assert set(keys) <= set(losses)
+    _, log_vars = model.parse_losses(losses)
+    counts = [log_vars[k].item() for k in keys]
+    # At most 10 per image (max_per_img), every score above 0.
+    assert 0 < counts[0] <= 20 and counts[0] == int(counts[0])
+    assert counts[1] + counts[2] + counts[3] <= counts[0]
+    assert not any('loss' in k for k in keys)
+
+
+def test_distill_context_is_what_the_losses_receive(recording_loss):
+    # Tools take the step's context from distill_context: the same values
+    # the losses get in loss(), student in eval mode for both.
+    model = MODELS.build(_recording_cfg(recording_loss)).eval()
+    inputs, samples = demo_batch()
+    model.loss(inputs, samples)
+    seen = model.distill_losses['loss_rec'].seen
+    context = model.distill_context(inputs, samples)
+    for name in ('student_feats', 'teacher_feats', 'gt_bboxes', 'gt_labels'):
+        for a, b in zip(getattr(context, name), seen[name]):
+            torch.testing.assert_close(a, b)
+    assert context.batch_input_shape == seen['batch_input_shape']
+    assert context.train_status == seen['train_status']
+    for name in ('teacher_preds', 'student_preds'):
+        for a, b in zip(getattr(context, name), seen[name]):
+            torch.testing.assert_close(a.bboxes, b.bboxes)
+            torch.testing.assert_close(a.scores, b.scores)

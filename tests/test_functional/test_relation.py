@@ -1,7 +1,7 @@
 import torch
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
-from dkd_mm.functional import relation_loss, relation_matrix
+from dkd_mm.functional import cosine_matrix, relation_loss, relation_matrix
 
 
 def test_relation_matrix_known_pair():
@@ -39,3 +39,14 @@ def test_relation_pools_to_at_most_pool_size():
 def test_relation_zero_features_are_finite():
     loss = relation_loss(torch.zeros(1, 3, 4, 4), torch.randn(1, 3, 4, 4))
     assert torch.isfinite(loss)
+
+
+def test_cosine_matrix_of_vectors_and_batches():
+    # (3, 4) -> (0.6, 0.8); (1, 0); a zero vector has cosine 0 with all.
+    vectors = torch.tensor([[3., 4.], [1., 0.], [0., 0.]])
+    expected = torch.tensor([[1., 0.6, 0.], [0.6, 1., 0.], [0., 0., 0.]])
+    torch.testing.assert_close(cosine_matrix(vectors), expected)
+    # Batched (N, M, C) -> (N, M, M), as relation_matrix uses it.
+    torch.testing.assert_close(
+        cosine_matrix(torch.stack([vectors, 2 * vectors])),
+        torch.stack([expected, expected]))

@@ -151,3 +151,32 @@ def test_empty_box_lists(dim):
     out = roi_features(
         feats, [torch.zeros(0, dim), torch.zeros(0, dim)], STRIDES)
     assert out.shape == (0, 3, 7, 7)
+
+
+def test_strides_per_axis():
+    # A level of 16 rows and 8 columns of a 128 x 128 input: strides
+    # (stride_h, stride_w) = (8, 16).  On maps holding each cell centre's x
+    # (w + 0.5) * 16 and y (h + 0.5) * 8, bins are at the box's bin
+    # centres along both axes: (12, 16, 44, 40) gives x 12 + (pw + 0.5) *
+    # 32 / 7 and y 16 + (ph + 0.5) * 24 / 7.  Equal pairs are one stride.
+    xs = (torch.arange(8.) + 0.5) * 16
+    ys = (torch.arange(16.) + 0.5) * 8
+    x_map = xs.expand(1, 1, 16, 8).contiguous()
+    y_map = ys[:, None].expand(1, 1, 16, 8).contiguous()
+    box = [torch.tensor([[12., 16., 44., 40.]])]
+    on_x = roi_features([x_map], box, [(8., 16.)])[0, 0]
+    on_y = roi_features([y_map], box, [(8., 16.)])[0, 0]
+    torch.testing.assert_close(on_x, _bin_centres(12., 32.).expand(7, 7))
+    torch.testing.assert_close(on_y,
+                               _bin_centres(16., 24.)[:, None].expand(7, 7))
+    feats = [torch.randn(1, 4, s, s) for s in SIZES]
+    torch.testing.assert_close(
+        roi_features(feats, box, [(8., 8.), (16., 16.)]),
+        roi_features(feats, box, STRIDES))
+    # A rotated box at angle 0 is pooled as the horizontal one.
+    rotated = [torch.tensor([[28., 28., 32., 24., 0.]])]
+    torch.testing.assert_close(
+        roi_features([x_map], rotated, [(8., 16.)])[0, 0],
+        on_x,
+        atol=1e-4,
+        rtol=1e-4)

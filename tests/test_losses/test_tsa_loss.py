@@ -1,4 +1,5 @@
 import math
+import uuid
 
 import pytest
 import torch
@@ -92,10 +93,10 @@ def test_weighting_at_psi_one_known_values():
 
 @pytest.fixture
 def hub():
-    name = 'test_tsa_loss_hub'
-    hub = MessageHub.get_instance(name)
-    yield hub
-    MessageHub._instance_dict.pop(name, None)
+    """A new current message hub; a fresh, empty one is current after."""
+    # get_instance makes a hub of a new name the current one.
+    yield MessageHub.get_instance(f'test_tsa_loss_{uuid.uuid4()}')
+    MessageHub.get_instance(f'test_tsa_loss_{uuid.uuid4()}')
 
 
 def test_psi_from_message_hub(hub):

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from mmengine.logging import MessageHub
 
@@ -7,19 +9,17 @@ from dkd_mm.utils.train_status import current_train_status
 
 @pytest.fixture
 def new_hub():
-    names = []
+    """Makes a new message hub, the current one, with the given info."""
 
     def make(**info):
-        name = f'test_hardness_{len(names)}_{id(names)}'
-        names.append(name)
-        hub = MessageHub.get_instance(name)
+        # get_instance makes a hub of a new name the current one.
+        hub = MessageHub.get_instance(f'test_train_status_{uuid.uuid4()}')
         for key, value in info.items():
             hub.update_info(key, value)
         return hub
 
     yield make
-    for name in names:
-        MessageHub._instance_dict.pop(name, None)
+    make()  # a fresh, empty hub is current after the test
 
 
 def test_current_train_status_from_message_hub(new_hub):

@@ -11,6 +11,9 @@ background weights, the teacher-student discrepancy and the resulting GD
 weight.  Per image, ``<stem>_isd.png``: the teacher's ISD candidates in
 green (selected, with weight), red (outlier), amber (the student is as
 good) and grey (false positive), the student's detections thin in blue.
+The losses' inputs are the distiller's own step context
+(``DKDDistiller.distill_context``: features, boxes, and predictions with
+its training-time ``pred_cfg``), so the pictures show what training sees.
 
 The distiller is built from CONFIG (its ``default_scope``); CHECKPOINT is a
 run checkpoint (student + adapters) and may be left out to look at an
@@ -41,10 +44,9 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import DATASETS, MODELS  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
+from mmengine.structures import InstanceData  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from dkd_mm.distillers.context import box_tensor  # noqa: E402
-from dkd_mm.distillers.context import predict_from_feats  # noqa: E402
 from dkd_mm.functional import Selection  # noqa: E402
 from dkd_mm.losses import DynamicGlobalDistillLoss  # noqa: E402
 from dkd_mm.losses import InstanceSelectionDistillLoss  # noqa: E402
@@ -93,9 +95,9 @@ def build_distiller(cfg: Config, checkpoint: Optional[str],
                     device: str) -> Tuple[torch.nn.Module, float]:
     """The distiller in eval mode and the training status of CHECKPOINT."""
     model = MODELS.build(cfg.model)
-    if not all(hasattr(model, m) for m in ('teacher', 'student', 'adapters')):
+    if not hasattr(model, 'distill_context'):
         raise TypeError(f'the config builds a {type(model).__name__}, not a '
-                        'distiller with teacher, student and adapters')
+                        'distiller with a distill_context')
     status = 0.0
     if checkpoint:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
@@ -162,43 +164,41 @@ def load_items(cfg: Config, images: Optional[List[str]],
 def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
                   isd: InstanceSelectionDistillLoss, data: dict,
                   train_status: float) -> Inspection:
-    """Run one image through the distiller as its losses see it."""
+    """Run one image through the distiller as its losses see it: the
+    distiller's own step context (``DKDDistiller.distill_context``)."""
     batch = model.data_preprocessor(pseudo_collate([data]), False)
     inputs, samples = batch['inputs'], batch['data_samples']
-    teacher_feats = tuple(model.teacher.extract_feat(inputs))
-    raw_feats = tuple(model.student.extract_feat(inputs))
-    student_feats = tuple(a(f) for a, f in zip(model.adapters, raw_feats))
-    teacher_preds = predict_from_feats(model.teacher, teacher_feats, samples)
-    student_preds = predict_from_feats(model.student, raw_feats, samples)
-    input_shape = tuple(inputs.shape[-2:])
     gt = samples[0].get('gt_instances')
     has_gt = gt is not None and 'bboxes' in gt  # bare images: no boxes
-    if has_gt:
-        gt_boxes, gt_labels = box_tensor(gt.bboxes), gt.labels
-    else:
-        dim = teacher_preds[0].bboxes.shape[-1]
-        gt_boxes = inputs.new_zeros((0, dim))
-        gt_labels = torch.zeros(0, dtype=torch.long, device=inputs.device)
-    maps = gd.compute_maps(student_feats, teacher_feats, [gt_boxes],
-                           input_shape)
-    candidates, selection = isd.select(teacher_preds, student_preds,
-                                       [gt_boxes], [gt_labels], train_status)
+    if not has_gt:  # no box matches nothing, whatever its kind
+        samples[0].gt_instances = InstanceData(
+            bboxes=inputs.new_zeros((0, 4)),
+            labels=torch.zeros(0, dtype=torch.long, device=inputs.device))
+    context = model.distill_context(inputs, samples)
+    input_shape = context.batch_input_shape
+    maps = gd.compute_maps(context.student_feats, context.teacher_feats,
+                           context.gt_bboxes, input_shape)
+    candidates, selection = isd.select(context.teacher_preds,
+                                       context.student_preds,
+                                       context.gt_bboxes, context.gt_labels,
+                                       train_status)
     image = np.zeros(input_shape + (3, ), np.uint8)
     shown = data['inputs'].permute(1, 2, 0).numpy()
     image[:shown.shape[0], :shown.shape[1]] = shown
     return Inspection(
         image=image,
-        gt_boxes=gt_boxes.cpu() if has_gt else None,
+        gt_boxes=context.gt_bboxes[0].cpu() if has_gt else None,
         maps=[{
             k: v[0].cpu()
             for k, v in level.items()
         } for level in maps],
         level_names=[
-            level_name(f.shape[-2:], input_shape) for f in teacher_feats
+            level_name(f.shape[-2:], input_shape)
+            for f in context.teacher_feats
         ],
         candidates=candidates[0].cpu(),
         selection=selection,
-        student_preds=student_preds[0].cpu())
+        student_preds=context.student_preds[0].cpu())
 
 
 def write_panels(result: Inspection,
