@@ -37,7 +37,7 @@ class _Payload:
 def test_runner_checkpoint_globals_load_with_weights_only(tmp_path):
     # A message hub's HistoryBuffer pickles getattr(HistoryBuffer, 'mean')
     # for its statistics methods: allowed, and the buffer comes back.
-    buffer = HistoryBuffer([1., 2., 3.])
+    buffer = HistoryBuffer([1., 2., 3.], [1, 1, 1])
     torch.save(dict(buffer=buffer, array=np.arange(3.)), tmp_path / 'c.pth')
     loaded = torch.load(tmp_path / 'c.pth', weights_only=True)
     assert loaded['buffer'].mean() == 2.

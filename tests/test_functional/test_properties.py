@@ -19,19 +19,30 @@ from dkd_mm.functional import (box_areas, box_deltas, box_hardness,
                                foreground_mask, points_in_boxes,
                                roi_features)
 
-# Few examples and no deadline: the suite stays fast on two shared cores.
-PROPERTY = settings(max_examples=25, deadline=None)
+# Few examples and no deadline: the suite stays fast on two shared cores;
+# no example database is written into the checkout.
+PROPERTY = settings(max_examples=25, deadline=None, database=None)
 INPUT = (64, 96)  # padded (H_in, W_in)
 FEAT_SIZES = ((8, 12), (4, 6))  # strides 8 and 16
 # A cell centre nearer than this to a box edge may fall on either side in
 # float32; such cells are left out of the comparison with the reference.
 EDGE_TOL = 1e-3
 
-coords = st.floats(-150., 250., allow_nan=False, width=32)
+coords = st.floats(-150., 250., allow_nan=False)
 sides = st.one_of(
-    st.just(0.), st.floats(1e-3, 1., width=32), st.floats(1., 64., width=32),
-    st.floats(64., 2000., width=32))
-angles = st.floats(-math.pi, math.pi, width=32)
+    st.just(0.), st.floats(1e-3, 1.), st.floats(1., 64.),
+    st.floats(64., 2000.))
+angles = st.floats(-math.pi, math.pi)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is faster than a pool's synchronisation
+    (20-fold on two busy cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @st.composite
@@ -170,7 +181,7 @@ def test_box_deltas_finite_with_finite_gradients(pair):
     deltas.sum().backward()
     assert torch.isfinite(pred.grad).all()
     # A box relative to itself: no delta, whatever its size.
-    assert box_deltas(target, target).abs().max(initial=0.) < 1e-5
+    assert (box_deltas(target, target).abs() < 1e-5).all()
 
 
 @PROPERTY
@@ -185,6 +196,8 @@ def test_roi_features_finite_with_finite_gradients(boxes):
     pooled = roi_features(feats, list(boxes), strides, output_size=3)
     assert pooled.shape == (sum(len(b) for b in boxes), 3, 3, 3)
     assert torch.isfinite(pooled).all()
+    if len(pooled) == 0:  # no box: zeros, no graph (ISD returns early)
+        return
     pooled.pow(2).sum().backward()
     assert all(torch.isfinite(f.grad).all() for f in feats
                if f.grad is not None)
