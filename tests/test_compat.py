@@ -46,12 +46,14 @@ def test_runner_checkpoint_globals_load_with_weights_only(tmp_path):
         HistoryBuffer.mean
 
 
-@pytest.mark.parametrize('obj, name', [
-    (HistoryBuffer, '__init__'),  # a HistoryBuffer name, not a statistic
-    (HistoryBuffer, 'update'),
-    (HistoryBuffer, '__class__'),
-    (np.ndarray, 'mean'),  # a statistic's name on another allowed class
-])
+@pytest.mark.parametrize(
+    'obj, name',
+    [
+        (HistoryBuffer, '__init__'),  # a HistoryBuffer name, not a statistic
+        (HistoryBuffer, 'update'),
+        (HistoryBuffer, '__class__'),
+        (np.ndarray, 'mean'),  # a statistic's name on another allowed class
+    ])
 def test_restricted_getattr_refuses_other_names(obj, name):
     with pytest.raises(pickle.UnpicklingError, match='not allowed'):
         history_buffer_getattr(obj, name)
@@ -64,8 +66,9 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     target = tmp_path / 'written_by_the_payload'
     path = tmp_path / 'evil.pth'
     torch.save(dict(x=_Payload(np.arange(3.), 'tofile', str(target))), path)
-    with pytest.raises(pickle.UnpicklingError, match='is not allowed in a '
-                       'checkpoint'):
+    with pytest.raises(
+            pickle.UnpicklingError, match='is not allowed in a '
+            'checkpoint'):
         torch.load(path, weights_only=True)
     assert not target.exists()
     # The same file without the restriction does run the payload: the test

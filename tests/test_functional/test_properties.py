@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
 from dkd_mm.functional import (box_areas, box_deltas, box_hardness,
                                cell_centers, feature_strides, fgd_masks,
-                               foreground_mask, points_in_boxes,
-                               roi_features)
+                               foreground_mask, points_in_boxes, roi_features)
 
 # Few examples and no deadline: the suite stays fast on two shared cores;
 # no example database is written into the checkout.
@@ -53,8 +52,8 @@ def box_sets(draw, rotated: bool, max_boxes: int = 6) -> torch.Tensor:
         x, y, w, h = draw(coords), draw(coords), draw(sides), draw(sides)
         rows.append((x, y, w, h, draw(angles)) if rotated else (x, y, x + w,
                                                                 y + h))
-    return torch.tensor(rows, dtype=torch.float32).reshape(-1,
-                                                           5 if rotated else 4)
+    return torch.tensor(
+        rows, dtype=torch.float32).reshape(-1, 5 if rotated else 4)
 
 
 def any_boxes(max_boxes: int = 6):
@@ -149,8 +148,7 @@ def test_foreground_and_fgd_masks_match_the_reference(boxes):
         torch.testing.assert_close(fg[0], mask)
         assert (fg[1] == 0).all()
         num_bg = int((mask == 0).sum())
-        torch.testing.assert_close(
-            bg[0], (mask == 0).float() / max(num_bg, 1))
+        torch.testing.assert_close(bg[0], (mask == 0).float() / max(num_bg, 1))
         assert float(bg[1].sum()) == pytest.approx(1., rel=1e-5)
 
 
@@ -168,9 +166,8 @@ def test_hardness_is_finite_at_least_one_and_matches(boxes):
 
 
 @PROPERTY
-@given(
-    pair=st.booleans().flatmap(
-        lambda rotated: st.tuples(box_sets(rotated), box_sets(rotated))))
+@given(pair=st.booleans().flatmap(
+    lambda rotated: st.tuples(box_sets(rotated), box_sets(rotated))))
 def test_box_deltas_finite_with_finite_gradients(pair):
     pred, target = pair
     num = min(len(pred), len(target))
@@ -199,5 +196,5 @@ def test_roi_features_finite_with_finite_gradients(boxes):
     if len(pooled) == 0:  # no box: zeros, no graph (ISD returns early)
         return
     pooled.pow(2).sum().backward()
-    assert all(torch.isfinite(f.grad).all() for f in feats
-               if f.grad is not None)
+    assert all(
+        torch.isfinite(f.grad).all() for f in feats if f.grad is not None)

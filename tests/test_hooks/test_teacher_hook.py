@@ -295,8 +295,8 @@ def test_new_run_or_old_checkpoint_starts_the_ema_afresh():
     hook = DKDTeacherHook(status_mode='loss', ema_momentum=0.5)
     # load_from of a checkpoint with an EMA: the run starts at iteration 0,
     # so psi does not continue the other run's EMA.
-    hook.after_load_checkpoint(
-        runner, dict(dkd_teacher_hook=dict(ema=1., first=4.)))
+    hook.after_load_checkpoint(runner,
+                               dict(dkd_teacher_hook=dict(ema=1., first=4.)))
     assert (hook._ema, hook._first) == (1., 4.)
     with mock.patch(LOG):
         hook.before_train(runner)

@@ -53,8 +53,7 @@ def test_gd_finite(gt_bboxes):
     for standardize in (True, False):
         # pool_size 4: boxes do not enter the relation term, whose default
         # 16 x 16 pooling would dominate the test's time.
-        loss = DynamicGlobalDistillLoss(
-            standardize=standardize, pool_size=4)
+        loss = DynamicGlobalDistillLoss(standardize=standardize, pool_size=4)
         terms = loss(student, teacher, list(gt_bboxes), INPUT)
         assert_finite_with_finite_grads(terms, student)
 
@@ -70,8 +69,8 @@ def test_fgd_finite(gt_bboxes):
 
 @PROPERTY
 @given(
-    pair=st.booleans().flatmap(lambda rotated: st.tuples(
-        box_sets(rotated, 8), box_sets(rotated, 8))),
+    pair=st.booleans().flatmap(
+        lambda rotated: st.tuples(box_sets(rotated, 8), box_sets(rotated, 8))),
     psi=st.floats(0., 1.))
 def test_tsa_finite(pair, psi):
     pred, target = pair

@@ -53,8 +53,9 @@ def _scalars(work_dir: str) -> list:
                     continue
                 rows[row['step']] = {
                     k: v
-                    for k, v in row.items() if k.startswith('loss') or k in (
-                        'train_status', 'distill_scale', 'lr')
+                    for k, v in row.items()
+                    if k.startswith('loss') or k in ('train_status',
+                                                     'distill_scale', 'lr')
                 }
         runs.append(rows)
     return runs
@@ -73,11 +74,12 @@ def _train_until_killed(args: list, work_dir: str) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
     last = osp.join(work_dir, 'last_checkpoint')
     with open(osp.join(work_dir, 'killed.log'), 'w') as log:
-        proc = subprocess.Popen([sys.executable] + args,
-                                cwd=ROOT,
-                                env=env,
-                                stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable] + args,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
         try:
             deadline = time.time() + 600
             while not _names_a_checkpoint(last) and proc.poll() is None:
