@@ -13,7 +13,11 @@
 #    is cached in $DKD_CACHE (default ~/.cache/dkd_mm/wheels), keyed by mmcv,
 #    torch and Python versions, so later set-ups install it in seconds.  An
 #    already importable mmcv 2.0.x with ops is kept as it is;
-#  * mmengine 0.10.7, mmdet 3.1.0, mmrotate 1.0.0rc1 and dkd_mm (editable);
+#    The sdist comes from `pip download`, so from whatever index the user's
+#    pip settings name (pip.conf, PIP_INDEX_URL, ...), and must match the
+#    sha256 below;
+#  * requirements.txt: mmengine 0.10.7, mmdet 3.1.0, mmrotate 1.0.0rc1, the
+#    test, benchmark and lint tools; then dkd_mm (editable);
 #  * a check that mmcv's rotated ops import, with a clear message if not.
 # Set DKD_USE_CURRENT_PYTHON=1 to install into the running interpreter instead
 # of a venv (e.g. inside a conda env with a CUDA torch).
@@ -23,6 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DKD_VENV:-$ROOT/.venv}"
 CACHE="${DKD_CACHE:-$HOME/.cache/dkd_mm/wheels}"
 PYTHON_BIN="${DKD_PYTHON:-python3.11}"
+TORCH_VERSION=2.13.0
 MMCV_VERSION=2.0.1
 MMCV_SHA256=2b9b2c23795b3f43cf2ebcaca46552d9b4ef7e903eacdcf7c08ee15195044071
 CONSTRAINTS="$ROOT/requirements/constraints.txt"
@@ -41,7 +46,7 @@ fi
 PIP=("$PY" -m pip install -q -c "$CONSTRAINTS")
 
 stamp="$VENV/.dkd_setup_stamp"
-want_stamp="$(cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" \
+want_stamp="$(cat "$ROOT/requirements.txt" "$ROOT"/requirements/*.txt "$ROOT/setup.py" \
   "$ROOT/tools/setup_env.sh" | sha256sum | cut -c1-16)"
 if [[ "${DKD_USE_CURRENT_PYTHON:-0}" != 1 && -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] \
   && "$PY" -c "import dkd_mm" 2>/dev/null; then
@@ -54,9 +59,29 @@ log "base tools"
 
 if ! "$PY" -c "import torch" 2>/dev/null; then
   log "installing torch (CPU wheel unless a CUDA build is already present)"
-  "${PIP[@]}" "torch==2.13.0" "numpy<2"
+  "${PIP[@]}" "torch==${TORCH_VERSION}" "numpy<2"
 fi
 "${PIP[@]}" "numpy<2"
+
+# fetch_mmcv_sdist DEST: mmcv's sdist from the index of the user's pip
+# settings, checked against MMCV_SHA256, moved to DEST.
+fetch_mmcv_sdist() {
+  local part
+  part="$(mktemp -d)"
+  if ! "$PY" -m pip download -q --no-binary :all: --no-deps \
+      --no-build-isolation -d "$part" "mmcv==${MMCV_VERSION}"; then
+    rm -rf "$part"
+    log "pip could not download the mmcv ${MMCV_VERSION} sdist (check your pip index settings)"
+    return 1
+  fi
+  if ! echo "$MMCV_SHA256  $part/mmcv-${MMCV_VERSION}.tar.gz" | sha256sum -c --quiet; then
+    rm -rf "$part"
+    log "mmcv-${MMCV_VERSION}.tar.gz from your pip index does not have sha256 $MMCV_SHA256"
+    return 1
+  fi
+  mv "$part/mmcv-${MMCV_VERSION}.tar.gz" "$1"
+  rm -rf "$part"
+}
 
 mmcv_has_ops() {
   "$PY" - <<'EOF' 2>/dev/null
@@ -78,14 +103,7 @@ else
     trap 'rm -rf "$build"' EXIT
     sdist="$CACHE/mmcv-${MMCV_VERSION}.tar.gz"
     if [[ ! -f "$sdist" ]] || ! echo "$MMCV_SHA256  $sdist" | sha256sum -c --quiet 2>/dev/null; then
-      # pip fetches the sdist from whatever index the user's pip settings
-      # name; the checksum pins its content.
-      part="$(mktemp -d)"
-      "$PY" -m pip download -q --no-binary :all: --no-deps --no-build-isolation \
-        -d "$part" "mmcv==${MMCV_VERSION}"
-      echo "$MMCV_SHA256  $part/mmcv-${MMCV_VERSION}.tar.gz" | sha256sum -c --quiet
-      mv "$part/mmcv-${MMCV_VERSION}.tar.gz" "$sdist"
-      rm -rf "$part"
+      fetch_mmcv_sdist "$sdist"
     fi
     tar -xzf "$sdist" -C "$build"
     # The one change: the C++ standard torch 2.13 requires (mmcv 2.1.0 did the same).
@@ -99,9 +117,8 @@ else
   "${PIP[@]}" "opencv-python<4.12" "$wheel_dir"/mmcv-*.whl
 fi
 
-log "OpenMMLab packages and dkd_mm"
-"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
-  -r "$ROOT/requirements/bench.txt"
+log "OpenMMLab packages, test, benchmark and lint tools, and dkd_mm"
+"${PIP[@]}" -r "$ROOT/requirements.txt"
 "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 if ! "$PY" - <<'EOF'

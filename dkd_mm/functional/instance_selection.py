@@ -99,7 +99,9 @@ class Selection:
         outlier (Tensor): (K,) bool, matched but rejected as outliers.
         false_positive (Tensor): (K,) bool, matched to no GT box.
         weights (Tensor): (K,) weights, summing to 1 over ``selected``.
-        matched_gt (Tensor): (K,) GT index within its image, -1 if none.
+        matched_gt (Tensor): (K,) index of the matched GT box among all
+            the batch's GT boxes (the batch-flat index that
+            ``flatten_gt_index`` builds), -1 if none.
     """
     selected: Tensor
     outlier: Tensor

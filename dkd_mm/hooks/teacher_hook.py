@@ -46,9 +46,14 @@ class DKDTeacherHook(Hook):
       checkpoint path and sha256 prefix; optionally evaluate the teacher once
       on the val set and log its metrics;
     * each iteration: publish the training status psi under
-      ``'dkd/train_status'`` in the message hub (read by TSA and ISD), and
-      set the distillation scale: linear warm-up over ``warmup_iters``, 0
-      after ``stop_distill_iter`` / ``stop_distill_epoch``.
+      ``'dkd/train_status'`` in the message hub (read by TSA and ISD) and
+      log it as ``train_status``, and set the distillation scale: linear
+      warm-up over ``warmup_iters``, 0 after ``stop_distill_iter`` /
+      ``stop_distill_epoch``;
+    * checkpoints: the 'loss' mode's EMA and its first value are saved under
+      ``'dkd_teacher_hook'`` and restored by ``--resume``, so that psi
+      continues where the run stopped.  A run that starts at iteration 0
+      (``load_from`` weights) starts its EMA afresh.
 
     Args:
         status_mode (str): 'iter': psi = (iter / max_iters) ** gamma;
@@ -70,6 +75,7 @@ class DKDTeacherHook(Hook):
     """
 
     priority = 'ABOVE_NORMAL'
+    checkpoint_key = 'dkd_teacher_hook'
 
     def __init__(self,
                  status_mode: str = 'iter',
@@ -106,6 +112,8 @@ class DKDTeacherHook(Hook):
 
     def before_train(self, runner) -> None:
         model = self._distiller(runner)
+        if runner.iter == 0:  # not a resumed run: no EMA to continue
+            self._ema = self._first = None
         trainable = [
             n for n, p in model.teacher.named_parameters() if p.requires_grad
         ]
@@ -135,6 +143,7 @@ class DKDTeacherHook(Hook):
             psi = 0.0 if self._ema is None else loss_status(
                 self._ema, self._first)
         runner.message_hub.update_info(TRAIN_STATUS_KEY, psi)
+        runner.message_hub.update_scalar('train/train_status', psi)
 
         stopped = (self.stop_distill_iter is not None
                    and runner.iter >= self.stop_distill_iter) or (
@@ -164,3 +173,16 @@ class DKDTeacherHook(Hook):
         else:
             m = self.ema_momentum
             self._ema = m * self._ema + (1 - m) * value
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Save the 'loss' mode's state: ``{'ema': ..., 'first': ...}``."""
+        checkpoint[self.checkpoint_key] = dict(
+            ema=self._ema, first=self._first)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the state saved by :meth:`before_save_checkpoint`; a
+        checkpoint without it (e.g. an 'iter' mode run's) leaves the EMA
+        unset."""
+        state = checkpoint.get(self.checkpoint_key)
+        if state is not None:
+            self._ema, self._first = state['ema'], state['first']

@@ -130,7 +130,12 @@ def test_split_train_test_merge_evaluate_end_to_end(sample, tmp_path):
                                      [f'Task1_{c}.txt' for c in CLASSES])
     with open(metrics) as f:
         result = json.load(f)
-    assert 0.0 <= result['mAP'] <= 1.0
+    # The json holds the printed mAP, the mean AP over the classes (each
+    # has ground truth in the sample), one AP per class.
+    assert sorted(result) == sorted(['mAP'] + [f'AP_{c}' for c in CLASSES])
+    assert result['mAP'] == pytest.approx(
+        sum(result[f'AP_{c}'] for c in CLASSES) / len(CLASSES))
+    assert f"merged mAP@0.5: {result['mAP']:.4f} on 2 full images" in log
     rows = [
         row for c in CLASSES
         for row in read_fields(osp.join(task1, f'Task1_{c}.txt'))

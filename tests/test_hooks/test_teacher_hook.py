@@ -257,3 +257,53 @@ def test_with_a_real_distiller(tmp_path):
     next(model.teacher.parameters()).requires_grad_(True)
     with pytest.raises(RuntimeError, match='not frozen'):
         hook.before_train(runner)
+
+
+def test_loss_status_ema_is_checkpointed_and_resumed(tmp_path):
+    # Same losses as test_loss_status_ema (momentum 0.5): after 4, 2, 2 the
+    # EMA is 2.5 and the first value 4.  A checkpoint written then and read
+    # back by a new hook (as --resume does, through torch.save/load with
+    # weights_only) continues with psi 1 - 2.5 / 4 = 0.375 at iteration 3,
+    # then 1 - (0.5 * 2.5 + 0.5 * 1) / 4 = 0.5625 at iteration 4, as the
+    # uninterrupted hook does.
+    runner = Runner(FakeDistiller())
+    hook = DKDTeacherHook(status_mode='loss', ema_momentum=0.5)
+    for i, loss in enumerate([4., 2., 2.]):
+        _step(hook, runner, i, loss)
+    checkpoint = dict(meta=dict(iter=3))
+    hook.before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['dkd_teacher_hook'] == dict(ema=2.5, first=4.)
+    torch.save(checkpoint, tmp_path / 'iter_3.pth')
+
+    resumed = DKDTeacherHook(status_mode='loss', ema_momentum=0.5)
+    resumed.after_load_checkpoint(
+        runner, torch.load(tmp_path / 'iter_3.pth', weights_only=True))
+    runner.iter = 3  # the runner resumes at the saved iteration
+    with mock.patch(LOG):
+        resumed.before_train(runner)
+    for name, h in (('uninterrupted', hook), ('resumed', resumed)):
+        psis = [_step(h, runner, i, loss)[0] for i, loss in ((3, 1.), (4, 1.))]
+        assert psis == pytest.approx([0.375, 0.5625]), name
+        # psi is logged too, beside distill_scale
+        assert runner.message_hub.get_scalar(
+            'train/train_status').current() == pytest.approx(0.5625)
+
+
+def test_new_run_or_old_checkpoint_starts_the_ema_afresh():
+    runner = Runner(FakeDistiller())
+    hook = DKDTeacherHook(status_mode='loss', ema_momentum=0.5)
+    # load_from of a checkpoint with an EMA: the run starts at iteration 0,
+    # so psi does not continue the other run's EMA.
+    hook.after_load_checkpoint(runner,
+                               dict(dkd_teacher_hook=dict(ema=1., first=4.)))
+    assert (hook._ema, hook._first) == (1., 4.)
+    with mock.patch(LOG):
+        hook.before_train(runner)
+    assert (hook._ema, hook._first) == (None, None)
+    # A checkpoint without the hook's state (an older run) changes nothing.
+    hook.after_load_checkpoint(runner, dict(meta=dict(iter=5)))
+    assert (hook._ema, hook._first) == (None, None)
+    # An 'iter' mode run saves an empty state, which restores as empty.
+    checkpoint = {}
+    DKDTeacherHook().before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['dkd_teacher_hook'] == dict(ema=None, first=None)

@@ -48,17 +48,22 @@ def test_mean_over_images_and_channels_and_sum_over_levels():
     torch.testing.assert_close(levels, single, atol=1e-6, rtol=0)
 
 
-def test_matches_mmrazor_formula():
-    # sum(p_t log p_t - p_t log p_s) * tau^2 / (C N), written out again.
+def test_matches_mmrazor_channel_wise_divergence(mmrazor_losses):
+    # mmrazor's ChannelWiseDivergence on the same inputs: value and the
+    # student's gradient; its loss_weight applies the same 1 / (C N).
     torch.manual_seed(0)
-    student, teacher = torch.randn(2, 4, 3, 5), torch.randn(2, 4, 3, 5)
-    tau = 3.
-    p_t = torch.softmax(teacher.reshape(-1, 15) / tau, dim=1)
-    log_s = torch.log_softmax(student.reshape(-1, 15) / tau, dim=1)
-    expected = (p_t * p_t.log() - p_t * log_s).sum() * tau**2 / 8
-    torch.testing.assert_close(
-        CWDLoss(tau=tau, loss_weight=1.)(student, teacher), expected)
-    assert channel_kl_divergence(student, teacher, tau).shape == (2, 4)
+    teacher = torch.randn(2, 4, 3, 5)
+    for tau, weight in ((1., 10.), (3., 1.)):
+        ours = torch.randn(2, 4, 3, 5, requires_grad=True)
+        theirs = ours.detach().clone().requires_grad_(True)
+        loss = CWDLoss(tau=tau, loss_weight=weight)(ours, teacher)
+        expected = mmrazor_losses.ChannelWiseDivergence(
+            tau=tau, loss_weight=weight)(theirs, teacher)
+        torch.testing.assert_close(loss, expected)
+        loss.backward()
+        expected.backward()
+        torch.testing.assert_close(ours.grad, theirs.grad)
+    assert channel_kl_divergence(ours, teacher, tau).shape == (2, 4)
 
 
 def test_backward_reaches_student_not_teacher():

@@ -72,6 +72,25 @@ def test_resize_student_or_teacher():
         PKDLoss(resize_stu=False)(student, down))
 
 
+def test_matches_mmrazor_pkd_loss(mmrazor_losses):
+    # mmrazor's PKDLoss on the same inputs (two levels, one resized):
+    # value and the student's gradient, with either side resized.
+    torch.manual_seed(0)
+    teacher = (torch.randn(2, 4, 8, 8), torch.randn(2, 4, 4, 4))
+    for resize_stu in (True, False):
+        ours = (torch.randn(2, 4, 8, 8, requires_grad=True),
+                torch.randn(2, 4, 2, 2, requires_grad=True))
+        theirs = tuple(s.detach().clone().requires_grad_(True) for s in ours)
+        loss = PKDLoss(loss_weight=6., resize_stu=resize_stu)(ours, teacher)
+        expected = mmrazor_losses.PKDLoss(
+            loss_weight=6., resize_stu=resize_stu)(theirs, teacher)
+        torch.testing.assert_close(loss, expected)
+        loss.backward()
+        expected.backward()
+        for grad, expected_grad in zip(ours, theirs):
+            torch.testing.assert_close(grad.grad, expected_grad.grad)
+
+
 def test_backward_reaches_student_not_teacher():
     student = torch.randn(2, 4, 4, 4, requires_grad=True)
     teacher = torch.randn(2, 4, 4, 4, requires_grad=True)

@@ -1,14 +1,17 @@
 """tools/analysis/{browse_dataset,get_flops,benchmark}.py on the tiny
 synthetic data, each as a user runs it (subprocesses)."""
+import importlib.util
 import os
 import os.path as osp
 import re
+import sys
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
-from .conftest import run_tool
+from .conftest import ROOT, run_tool
 
 DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
 STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
@@ -69,6 +72,35 @@ def test_benchmark_prints_images_per_second(tiny_data):
         'tools/analysis/benchmark.py', DKD, '--num-images', '2',
         '--num-warmup', '1', '--cfg-options'
     ] + _data_options(tiny_data))
-    speeds = dict(re.findall(r'(student|teacher): ([\d.]+) images/s', log))
+    speeds = dict(
+        re.findall(r'(student|teacher): [\d.]+ images/s \((.*)\)', log))
     assert set(speeds) == {'student', 'teacher'}
-    assert all(float(v) > 0 for v in speeds.values())
+    assert speeds['student'] == 'random init'  # no checkpoint given
+    assert re.search(r'on (cpu|cuda), 2 images after 1 warm-up', log)
+
+
+def test_images_per_second_times_only_the_measured_images(monkeypatch):
+    # A fake clock that only a test_step advances: warm-up images take
+    # 10 s each and are not counted; two timed images take 0.25 s and
+    # 0.75 s -> 2 images / 1 s = 2 images/s.  The loader (two batches) is
+    # cycled.
+    monkeypatch.setattr(sys, 'path', list(sys.path))  # the tool inserts
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_tool', osp.join(ROOT, 'tools', 'analysis', 'benchmark.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    now = [0.]
+    monkeypatch.setattr(tool.time, 'perf_counter', lambda: now[0])
+    seen = []
+
+    class Model(torch.nn.Linear):
+
+        def test_step(self, data):
+            assert not self.training
+            seen.append(data)
+            now[0] += {0: 10., 1: 0.25, 2: 0.75}[len(seen) - 1]
+
+    speed = tool.images_per_second(
+        Model(1, 1), ['a', 'b'], num_images=2, num_warmup=1)
+    assert speed == pytest.approx(2.0)
+    assert seen == ['a', 'b', 'a']
