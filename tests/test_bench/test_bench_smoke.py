@@ -1,5 +1,4 @@
 """Smoke tests of bench/ so that the benchmark scripts cannot rot."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -81,7 +80,7 @@ def _run(args, timeout=900):
 
 
 def test_mmrazor_imports_with_the_shim_only():
-    pytest.importorskip('mmrazor')
+    # tools/setup_env.sh installs the bench extra (mmrazor): no skip.
     # A fresh interpreter: torch's module objects as installed.
     code = ('import dkd_mm; '
             'import torch.ao.quantization.fuser_method_mappings as m; '
@@ -96,19 +95,20 @@ def test_mmrazor_imports_with_the_shim_only():
 def test_quick_run_trains_distils_and_tables(tmp_path):
     """bench/run.py --quick end to end with DKD and (where installed)
     mmrazor's PKD: teacher, students, evaluation, table."""
-    methods = ['dkd (GD+ISD+TSA)']
-    if importlib.util.find_spec('mmrazor'):
-        methods.append('mmrazor PKD')
+    methods = ['dkd (GD+ISD+TSA)', 'mmrazor PKD']
     work_dir = str(tmp_path / 'bench')
     out = _run(['bench/run.py', '--quick', '--work-dir', work_dir,
                 '--data-root', str(tmp_path / 'data'), '--methods'] + methods)
     with open(osp.join(work_dir + '_quick', 'results.json')) as f:
         results = json.load(f)
     assert list(results) == ['teacher'] + methods
-    for rows in results.values():
-        assert 0.0 <= rows[0]['mAP50'] <= 1.0
-        assert {'ship', 'small-vehicle', 'mAP75'} <= set(rows[0])
-    assert '| dkd (GD+ISD+TSA) | 1 |' in out
+    for name, rows in results.items():
+        row = rows[0]
+        assert {'ship', 'small-vehicle', 'mAP75'} <= set(row)
+        # The printed table carries the evaluated metrics of each row.
+        assert (f'| {name} | 1 | {row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
+                f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
+                f'{row["small-vehicle"]:.3f} |') in out
 
 
 @pytest.mark.slow
@@ -116,13 +116,16 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     data = str(tmp_path / 'data')
     _run(['tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
           'tiny', '--no-progress'])
-    methods = ['dkd (GD+ISD+TSA)'] + (
-        ['mmrazor PKD'] if importlib.util.find_spec('mmrazor') else [])
-    for name in methods:
+    for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
         out = _run(['bench/cost.py', '--one', name, 'train', '--steps', '1',
                     '--data-root', data])
         result = json.loads(out.strip().splitlines()[-1])
-        assert result['seconds'] > 0 and result['peak_mb'] > 0
+        assert set(result) == {'seconds', 'peak_mb'}
+        # A step within the subprocess's own run time; the resident set in
+        # MB (ru_maxrss is KB on Linux): torch, mmdet and the two models
+        # take several hundred MB, far below 64 GB.
+        assert 0 < result['seconds'] < 900
+        assert 300 < result['peak_mb'] < 65536
 
 
 def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
