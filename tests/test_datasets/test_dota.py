@@ -1,4 +1,4 @@
-import dkd_mm  # noqa: F401,I001  (Python 3.11 shim before mmrotate)
+import dkd_mm  # noqa: F401 isort: skip (Python 3.11 shim before mmrotate)
 
 import logging
 import os

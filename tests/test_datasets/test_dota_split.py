@@ -1,6 +1,6 @@
 """DOTA split: windows, iof rule, names, padding, the command line tool
 and its resume."""
-import dkd_mm  # noqa: F401,I001  (Python 3.11 shim before mmrotate)
+import dkd_mm  # noqa: F401 isort: skip (Python 3.11 shim before mmrotate)
 
 import importlib.util
 import json

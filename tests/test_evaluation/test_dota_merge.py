@@ -1,6 +1,6 @@
 """Merging patch detections back to the full DOTA images, the Task1 files,
 the full-image mAP, and split -> train -> test -> merge -> mAP."""
-import dkd_mm  # noqa: F401,I001  (Python 3.11 shim before mmrotate)
+import dkd_mm  # noqa: F401 isort: skip (Python 3.11 shim before mmrotate)
 
 import json
 import os
