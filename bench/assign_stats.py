@@ -13,11 +13,11 @@ import argparse
 from collections import defaultdict
 
 import torch
-
-import dkd_mm  # noqa: F401  (compat shims, registries)
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+
+import dkd_mm  # noqa: F401  (compat shims, registries)
 
 
 def main() -> None:
@@ -52,14 +52,15 @@ def main() -> None:
         data = model.data_preprocessor(batch, False)
         sample = data['data_samples'][0]
         feat_sizes = [(256 // s, 256 // s) for s in (8, 16, 32, 64, 128)]
-        anchors, valid = head.get_anchors(feat_sizes, [sample.metainfo],
-                                        device='cpu')
+        anchors, valid = head.get_anchors(
+            feat_sizes, [sample.metainfo], device='cpu')
         levels = [getattr(a, 'tensor', a) for a in anchors[0]]
         flat = torch.cat(levels)
         gt = sample.gt_instances
         from mmengine.structures import InstanceData
-        pred = InstanceData(priors=type(anchors[0][0])(flat)
-                            if hasattr(anchors[0][0], 'tensor') else flat)
+        pred = InstanceData(
+            priors=type(anchors[0][0])
+            (flat) if hasattr(anchors[0][0], 'tensor') else flat)
         num_level = [len(a) for a in levels]
         kwargs = {}
         if 'ATSS' in type(head.assigner).__name__:

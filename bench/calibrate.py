@@ -15,11 +15,11 @@ student's neck output (how hard the term pulls the student's features).
 import argparse
 
 import torch
-
-import dkd_mm  # noqa: F401  (compat shims, registries)
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+
+import dkd_mm  # noqa: F401  (compat shims, registries)
 
 
 def main() -> None:
@@ -30,10 +30,13 @@ def main() -> None:
     parser.add_argument('--data-root', default='data/synthetic_dota/')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--student-ckpt', help='A run checkpoint of CONFIG (e.g. at half of '
+        '--student-ckpt',
+        help='A run checkpoint of CONFIG (e.g. at half of '
         'training) instead of a freshly initialised student')
     parser.add_argument(
-        '--train-status', type=float, default=None,
+        '--train-status',
+        type=float,
+        default=None,
         help='psi published for TSA and ISD (e.g. 0.5 with a checkpoint of '
         'half of training); default: none published, so psi = 0')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -59,8 +62,8 @@ def main() -> None:
         from mmengine.logging import MessageHub
 
         from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
-        MessageHub.get_current_instance().update_info(
-            TRAIN_STATUS_KEY, args.train_status)
+        MessageHub.get_current_instance().update_info(TRAIN_STATUS_KEY,
+                                                      args.train_status)
     loader = Runner.build_dataloader(cfg.train_dataloader)
     sums: dict = {}
     grads: dict = {}

@@ -43,8 +43,10 @@ from bench.runs import ROOT
 DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
 
 
-def _build(config: str, teacher_ckpt: Optional[str],
-           options: List[str] = (), data_root: str = DATA_ROOT,
+def _build(config: str,
+           teacher_ckpt: Optional[str],
+           options: List[str] = (),
+           data_root: str = DATA_ROOT,
            student_ckpt: Optional[str] = None):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -81,8 +83,8 @@ def parse_cfg_options(options: List[str]) -> dict:
     parses them (mmengine's ``DictAction``)."""
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='*', action=DictAction,
-                        default={})
+    parser.add_argument(
+        '--cfg-options', nargs='*', action=DictAction, default={})
     return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 
@@ -92,7 +94,9 @@ def _endless(loader) -> Iterator:
         yield from loader
 
 
-def measure_step(config: str, mode: str, steps: int,
+def measure_step(config: str,
+                 mode: str,
+                 steps: int,
                  teacher_ckpt: Optional[str],
                  options: List[str] = (),
                  data_root: str = DATA_ROOT,
@@ -102,8 +106,8 @@ def measure_step(config: str, mode: str, steps: int,
     model, loader = _build(config, teacher_ckpt, options, data_root,
                            student_ckpt if mode == 'train' else None)
     model.train()
-    optim = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                            lr=1e-4)
     times = []
     for i, batch in enumerate(_endless(loader)):
         if i == steps + 2:
@@ -116,9 +120,8 @@ def measure_step(config: str, mode: str, steps: int,
                 model.extract_feat(data['inputs'])
         else:
             losses = model.loss(data['inputs'], data['data_samples'])
-            total = sum(
-                v.sum() if isinstance(v, torch.Tensor) else sum(v)
-                for k, v in losses.items() if 'loss' in k)
+            total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
+                        for k, v in losses.items() if 'loss' in k)
             optim.zero_grad()
             total.backward()
             optim.step()
@@ -175,15 +178,16 @@ def mask_benchmark(num_boxes: int = 500, size: int = 1024) -> Dict:
         cells=sum(h * w for h, w, _ in levels))
 
 
-def inference(config: str, num_images: int, options: List[str] = (),
+def inference(config: str,
+              num_images: int,
+              options: List[str] = (),
               data_root: str = DATA_ROOT) -> Dict[str, float]:
     from mmengine.analysis import get_model_complexity_info
     model, loader = _build(config, None, options, data_root)
     model.eval()
     detector = getattr(model, 'student', model)
     info = get_model_complexity_info(
-        detector, input_shape=(3, 256, 256), show_table=False,
-        show_arch=False)
+        detector, input_shape=(3, 256, 256), show_table=False, show_arch=False)
     seen, start = 0, None
     with torch.no_grad():
         for batch in _endless(loader):
@@ -203,8 +207,11 @@ def inference(config: str, num_images: int, options: List[str] = (),
 
 
 def _subprocess(args: list) -> dict:
-    out = subprocess.run([sys.executable, '-m', 'bench.cost'] + args,
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, '-m', 'bench.cost'] + args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True)
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -215,20 +222,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--teacher-ckpt', default=None)
     parser.add_argument(
-        '--student-ckpt', default=None,
+        '--student-ckpt',
+        default=None,
         help='A trained plain student (bench/run.py\'s student_s0), loaded '
         'into the student of every row')
     parser.add_argument('--steps', type=int, default=8)
     parser.add_argument(
-        '--methods', nargs='+', choices=list(METHODS), default=None,
+        '--methods',
+        nargs='+',
+        choices=list(METHODS),
+        default=None,
         help='Default: all (the mmrazor row only where mmrazor is installed)')
     parser.add_argument('--out', default='docs/benchmarks.md')
     parser.add_argument(
-        '--data-root', default=DATA_ROOT,
+        '--data-root',
+        default=DATA_ROOT,
         help='The embedded data (made with tools/data/make_synthetic_dota.py '
         '--split default where missing)')
-    parser.add_argument('--one', nargs=2, metavar=('METHOD', 'MODE'),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--one', nargs=2, metavar=('METHOD', 'MODE'), help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -239,47 +251,56 @@ def main() -> None:
         name, mode = args.one
         config = TEACHER if name == 'teacher' else METHODS[name]
         options = [] if name == 'teacher' else pair_options(name)
-        print(json.dumps(measure_step(config, mode, steps, args.teacher_ckpt,
-                                      options, args.data_root,
-                                      args.student_ckpt)))
+        print(
+            json.dumps(
+                measure_step(config, mode, steps, args.teacher_ckpt, options,
+                             args.data_root, args.student_ckpt)))
         return
     methods = args.methods or available(METHODS)
     if not osp.isdir(osp.join(ROOT, args.data_root)):
         subprocess.run([
             sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
             args.data_root, '--split', 'default', '--no-progress'
-        ], cwd=ROOT, check=True)
+        ],
+                       cwd=ROOT,
+                       check=True)
     extra = ['--steps', str(steps), '--data-root', args.data_root] + (
         ['--teacher-ckpt', args.teacher_ckpt] if args.teacher_ckpt else []) + (
             ['--student-ckpt', args.student_ckpt] if args.student_ckpt else [])
-    rows = {'teacher forward (no grad)': _subprocess(
-        ['--one', 'teacher', 'forward'] + extra)}
+    rows = {
+        'teacher forward (no grad)':
+        _subprocess(['--one', 'teacher', 'forward'] + extra)
+    }
     for name in dict.fromkeys(['student'] + methods):
         print(f'[cost] {name}', flush=True)
         rows[name] = _subprocess(['--one', name, 'train'] + extra)
     base = rows['student']['seconds'] + rows['teacher forward (no grad)'][
         'seconds']
-    lines = ['| run | step (s) | peak memory (MB) | '
-             '/ (student + teacher fwd) |',
-             '|---|---|---|---|']
+    lines = [
+        '| run | step (s) | peak memory (MB) | '
+        '/ (student + teacher fwd) |', '|---|---|---|---|'
+    ]
     for name, r in rows.items():
         lines.append(f'| {name} | {r["seconds"]:.2f} | {r["peak_mb"]:.0f} | '
                      f'{r["seconds"] / base:.2f} |')
     masks = mask_benchmark(100 if args.quick else 500)
     assert masks['mismatched_cells'] == 0, masks
-    lines += ['', '| GD masks, 5 levels, 1024 px | boxes | seconds | '
-              'identical |', '|---|---|---|---|',
-              f'| vectorised (dkd_mm) | {masks["boxes"]} | '
-              f'{masks["vectorised_s"]:.3f} | yes |',
-              f'| per-box polygon fill | {masks["boxes"]} | '
-              f'{masks["per_box_s"]:.3f} | reference |']
-    lines += ['', '| model | params (M) | GFLOPs (256 px) | images/s |',
-              '|---|---|---|---|']
-    for name, config, options in (
-            ('teacher', TEACHER, []),
-            ('student', METHODS['student'], pair_options('student'))):
-        r = inference(config, 4 if args.quick else 40, options,
-                      args.data_root)
+    lines += [
+        '', '| GD masks, 5 levels, 1024 px | boxes | seconds | '
+        'identical |', '|---|---|---|---|',
+        f'| vectorised (dkd_mm) | {masks["boxes"]} | '
+        f'{masks["vectorised_s"]:.3f} | yes |',
+        f'| per-box polygon fill | {masks["boxes"]} | '
+        f'{masks["per_box_s"]:.3f} | reference |'
+    ]
+    lines += [
+        '', '| model | params (M) | GFLOPs (256 px) | images/s |',
+        '|---|---|---|---|'
+    ]
+    for name, config, options in (('teacher', TEACHER, []),
+                                  ('student', METHODS['student'],
+                                   pair_options('student'))):
+        r = inference(config, 4 if args.quick else 40, options, args.data_root)
         lines.append(f'| {name} | {r["params_m"]:.2f} | {r["gflops"]:.2f} '
                      f'| {r["images_per_s"]:.1f} |')
     table = '\n'.join(lines)

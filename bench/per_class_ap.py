@@ -14,10 +14,11 @@ def per_class_ap(config: str, preds_pkl: str) -> Dict[str, float]:
     Returns:
         dict: ``mAP50``, ``mAP75``, ``mAP`` and one AP50 per class name.
     """
-    import dkd_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.fileio import load
     from mmrotate.evaluation.functional import eval_rbbox_map
+
+    import dkd_mm  # noqa: F401
     cfg = Config.fromfile(config)
     classes = cfg.test_dataloader.dataset.metainfo['classes']
     results = load(preds_pkl)
@@ -32,17 +33,18 @@ def per_class_ap(config: str, preds_pkl: str) -> Dict[str, float]:
         ])
         gt_boxes = _np(gt['bboxes']).reshape(-1, 5)
         annotations.append(
-            dict(bboxes=gt_boxes, labels=_np(gt['labels']),
-                 bboxes_ignore=np.zeros((0, 5)),
-                 labels_ignore=np.zeros((0, ))))
+            dict(
+                bboxes=gt_boxes,
+                labels=_np(gt['labels']),
+                bboxes_ignore=np.zeros((0, 5)),
+                labels_ignore=np.zeros((0, ))))
     out: Dict[str, float] = {}
     for thr in (0.5, 0.75):
         mean_ap, per_class = eval_rbbox_map(
             dets, annotations, iou_thr=thr, box_type='rbox', logger='silent')
         out[f'mAP{int(thr * 100)}'] = float(mean_ap)
         if thr == 0.5:
-            out.update({c: float(r['ap']) for c, r in zip(classes,
-                                                          per_class)})
+            out.update({c: float(r['ap']) for c, r in zip(classes, per_class)})
     out['mAP'] = (out['mAP50'] + out['mAP75']) / 2
     return out
 

@@ -57,11 +57,13 @@ RAZOR = ('mmrazor PKD', )
 # project's ResNet-50 teacher and ResNet-18 student of each family, plain and
 # with DKD, as the family's configs define them.
 FAMILIES = {
-    'oriented-rcnn': dict(
+    'oriented-rcnn':
+    dict(
         teacher='configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py',
         student='configs/oriented_rcnn/oriented-rcnn_r18_fpn_synthetic.py',
         dkd='configs/oriented_rcnn/dkd_oriented-rcnn_r50-r18_synthetic.py'),
-    'rotated-fcos': dict(
+    'rotated-fcos':
+    dict(
         teacher='configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
         student='configs/rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
         dkd='configs/rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'),
@@ -70,8 +72,12 @@ FAMILIES = {
 # the strongest baseline and DKD, two for DKD's ablations and TSA alone, one
 # for the other baselines.
 SEED_COUNTS = {
-    'student': 3, 'fgd': 3, 'dkd (GD+ISD+TSA)': 3,
-    'dkd (GD)': 2, 'dkd (GD+ISD)': 2, 'student (TSA)': 2,
+    'student': 3,
+    'fgd': 3,
+    'dkd (GD+ISD+TSA)': 3,
+    'dkd (GD)': 2,
+    'dkd (GD+ISD)': 2,
+    'student (TSA)': 2,
 }
 
 
@@ -90,32 +96,44 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--work-dir', default='work_dirs/bench')
     parser.add_argument(
-        '--data-root', default=None,
+        '--data-root',
+        default=None,
         help='Where the embedded data is made (default: data/synthetic_dota, '
         'data/synthetic_dota_tiny with --quick)')
     parser.add_argument(
-        '--pair', default='rotated-retinanet',
+        '--pair',
+        default='rotated-retinanet',
         choices=['rotated-retinanet'] + list(FAMILIES),
         help='rotated-retinanet: the full single-stage table; the others: '
         'plain student and DKD of that family, shorter schedule')
-    parser.add_argument('--teacher-iters', type=int,
-                        help='Default: 800 (--pair families: 400)')
-    parser.add_argument('--student-iters', type=int,
-                        help='Default: 400 (--pair families: 200)')
     parser.add_argument(
-        '--seeds', type=int, nargs='+',
+        '--teacher-iters',
+        type=int,
+        help='Default: 800 (--pair families: 400)')
+    parser.add_argument(
+        '--student-iters',
+        type=int,
+        help='Default: 400 (--pair families: 200)')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
         help='Default: 0 1 2 (--pair families: 0); each method takes as '
         'many of them as SEED_COUNTS gives it (1 where unlisted)')
     parser.add_argument(
-        '--methods', nargs='+', default=None,
+        '--methods',
+        nargs='+',
+        default=None,
         help=f'Some of {list(METHODS)}. Default: all (the mmrazor row only '
         'where mmrazor is installed; for --pair families: student and DKD)')
     parser.add_argument(
-        '--cached-only', action='store_true',
+        '--cached-only',
+        action='store_true',
         help='Train nothing: table the runs already trained with these '
         'settings (the teacher must be), leaving the others out')
     parser.add_argument(
-        '--out', default='docs/benchmarks.md',
+        '--out',
+        default='docs/benchmarks.md',
         help='Markdown file the tables are written to (full runs only)')
     return parser.parse_args()
 
@@ -140,8 +158,15 @@ def train(name: str,
     """The checkpoint of method ``name``'s run with these settings, trained
     unless cached (None where it is not cached and ``cached_only``)."""
     out_dir = osp.join(work_dir, f'{name.replace(" ", "_")}_s{seed}')
-    return runs.train(config, out_dir, iters, seed, data_root, extra,
-                      teacher, cached_only=cached_only)
+    return runs.train(
+        config,
+        out_dir,
+        iters,
+        seed,
+        data_root,
+        extra,
+        teacher,
+        cached_only=cached_only)
 
 
 def evaluate(config: str, ckpt: str, data_root: str,
@@ -149,8 +174,10 @@ def evaluate(config: str, ckpt: str, data_root: str,
     """DOTA mAP at IoU 0.5 and 0.75 plus per-class AP50."""
     preds = osp.join(osp.dirname(ckpt), 'preds.pkl')
     if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
-        print(f'[{osp.dirname(ckpt)}] predictions of this checkpoint exist: '
-              f'{preds}', flush=True)
+        print(
+            f'[{osp.dirname(ckpt)}] predictions of this checkpoint exist: '
+            f'{preds}',
+            flush=True)
     else:
         runs.test(config, ckpt, data_root, ['--out', preds],
                   ['test_evaluator.iou_thrs=[0.5,0.75]'] + extra)
@@ -163,8 +190,9 @@ def evaluate(config: str, ckpt: str, data_root: str,
 def seconds_per_iter(run_dir: str) -> Optional[float]:
     """Mean training step time (s) logged by the newest training run in
     ``run_dir`` (mmengine's ``vis_data/scalars.json``), or None."""
-    for scalars in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
-                                             'scalars.json')), reverse=True):
+    for scalars in sorted(
+            glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json')),
+            reverse=True):
         with open(scalars) as f:
             times = [
                 entry['time'] for entry in map(json.loads, f)
@@ -203,17 +231,20 @@ def main() -> None:
     if args.methods is None:
         args.methods = available(methods)
         if not family and RAZOR[0] not in args.methods:
-            print('mmrazor is not installed (pip install -e .[bench]): '
-                  'its row is skipped', flush=True)
+            print(
+                'mmrazor is not installed (pip install -e .[bench]): '
+                'its row is skipped',
+                flush=True)
     unknown = set(args.methods) - set(methods)
     if unknown:
         raise SystemExit(f'--methods: unknown {sorted(unknown)} for --pair '
                          f'{args.pair}; choose from {list(methods)}')
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
-    run([sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
-         data_root, '--split', split, '--no-progress'],
-        osp.join(args.work_dir, 'data.log'))
+    run([
+        sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
+        data_root, '--split', split, '--no-progress'
+    ], osp.join(args.work_dir, 'data.log'))
     teacher = train('teacher', teacher_cfg, args.teacher_iters, 0,
                     args.work_dir, data_root, [], teacher_cfg,
                     args.cached_only)
@@ -230,9 +261,8 @@ def main() -> None:
         seeds = args.seeds[:SEED_COUNTS.get(name, 1)]
         results[name] = []
         for seed in seeds:
-            ckpt = train(name, config, args.student_iters, seed,
-                         args.work_dir, data_root, extra, teacher_cfg,
-                         args.cached_only)
+            ckpt = train(name, config, args.student_iters, seed, args.work_dir,
+                         data_root, extra, teacher_cfg, args.cached_only)
             if ckpt is not None:
                 results[name].append(evaluate(config, ckpt, data_root, extra))
         if not results[name]:
@@ -248,6 +278,7 @@ def main() -> None:
 
 def format_table(results: Dict[str, List[dict]]) -> str:
     """Mean (and spread over seeds) of each metric, and the gap closed."""
+
     def mean(rows, key):
         vals = [r[key] for r in rows]
         return sum(vals) / len(vals), (max(vals) - min(vals)) / 2
@@ -263,11 +294,11 @@ def format_table(results: Dict[str, List[dict]]) -> str:
         cells = []
         for key in ('mAP50', 'mAP75', 'mAP', 'ship', 'small-vehicle'):
             m, half = mean(rows, key)
-            cells.append(f'{m:.3f}' + (f' ± {half:.3f}' if len(rows) > 1
-                                       else ''))
+            cells.append(f'{m:.3f}' +
+                         (f' ± {half:.3f}' if len(rows) > 1 else ''))
         gap = teacher - student
-        closed = ('-' if name in ('teacher', 'student') or abs(gap) < 1e-9
-                  else f'{(mean(rows, "mAP50")[0] - student) / gap:+.0%}')
+        closed = ('-' if name in ('teacher', 'student') or abs(gap) < 1e-9 else
+                  f'{(mean(rows, "mAP50")[0] - student) / gap:+.0%}')
         step = [r['s_per_iter'] for r in rows if r.get('s_per_iter')]
         step = f'{sum(step) / len(step):.2f}' if step else '-'
         lines.append(f'| {name} | {len(rows)} | ' + ' | '.join(cells) +
@@ -275,13 +306,12 @@ def format_table(results: Dict[str, List[dict]]) -> str:
     return '\n'.join(lines)
 
 
-def write_report(args: argparse.Namespace, table: str,
-                 seconds: float) -> None:
+def write_report(args: argparse.Namespace, table: str, seconds: float) -> None:
     import torch
     command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
-        pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' + ', '.join(
-            f'{k}={v}' for k, v in STUDENT_WIDTH.items()))
+        pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' +
+                ', '.join(f'{k}={v}' for k, v in STUDENT_WIDTH.items()))
     else:
         pair = ', '.join(f'{k} `{v}`' for k, v in FAMILIES[args.pair].items())
     header = (

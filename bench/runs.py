@@ -38,9 +38,8 @@ def pair_options(distiller: bool) -> List[str]:
     distiller config (``True``) use the pair."""
     if not distiller:
         return [f'model.{k}={v}' for k, v in STUDENT_WIDTH.items()]
-    return [f'model.teacher={TEACHER}'] + [
-        f'model.student.{k}={v}' for k, v in STUDENT_WIDTH.items()
-    ]
+    return [f'model.teacher={TEACHER}'
+            ] + [f'model.student.{k}={v}' for k, v in STUDENT_WIDTH.items()]
 
 
 def run(cmd: List[str], log: str) -> None:
@@ -50,13 +49,17 @@ def run(cmd: List[str], log: str) -> None:
     start = time.time()
     with open(log, 'w') as f:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True)
         for line in proc.stdout:
             f.write(line)
-            if any(k in line for k in ('Iter(', 'mAP  ', '| mAP', 'Error:',
-                                       'Traceback', 'Wrote ', 'train: ',
-                                       'val: ', 'Skipped')):
+            if any(
+                    k in line
+                    for k in ('Iter(', 'mAP  ', '| mAP', 'Error:', 'Traceback',
+                              'Wrote ', 'train: ', 'val: ', 'Skipped')):
                 print('  ' + line.rstrip()[-150:], flush=True)
         if proc.wait() != 0:
             raise SystemExit(f'stage failed ({proc.returncode}); see {log}')
@@ -83,7 +86,9 @@ def resolved_config(path: str) -> str:
     return json.dumps(cfg.to_dict(), sort_keys=True, default=str)
 
 
-def schedule_options(iters: int, data_root: str, seed: int,
+def schedule_options(iters: int,
+                     data_root: str,
+                     seed: int,
                      deterministic: bool = False) -> List[str]:
     """``--cfg-options`` of a training run: ``iters`` iterations with the
     learning-rate steps at 75% and 90%, one checkpoint at the end, no
@@ -92,13 +97,15 @@ def schedule_options(iters: int, data_root: str, seed: int,
     return [
         # mmengine validates at the last iteration unless val_begin is past
         # it.
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters + 1}',
         f'train_cfg.val_begin={iters + 1}',
         f'default_hooks.checkpoint.interval={iters}',
         'default_hooks.visualization.draw=False',
         f'param_scheduler.1.end={iters}',
         f'param_scheduler.1.milestones=[{int(iters * .75)},'
-        f'{int(iters * .9)}]', f'randomness.seed={seed}',
+        f'{int(iters * .9)}]',
+        f'randomness.seed={seed}',
         f'randomness.deterministic={deterministic}'
     ] + [f'{loader}.dataset.data_root={data_root}/' for loader in loaders]
 
@@ -147,18 +154,21 @@ def train(config: str,
         print(f'[{out_dir}] not trained yet: left out', flush=True)
         return None
     os.makedirs(osp.join(ROOT, out_dir), exist_ok=True)
-    print(f'[{out_dir}] training {config} for {iters} iterations',
-          flush=True)
-    run([sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
-         '--cfg-options'] +
-        schedule_options(iters, data_root, seed, deterministic) + extra,
+    print(f'[{out_dir}] training {config} for {iters} iterations', flush=True)
+    run([
+        sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
+        '--cfg-options'
+    ] + schedule_options(iters, data_root, seed, deterministic) + extra,
         osp.join(ROOT, out_dir, 'train.log'))
     os.replace(
         osp.join(ROOT, out_dir, f'iter_{iters}.pth'), osp.join(ROOT, done))
     return done
 
 
-def test(config: str, ckpt: str, data_root: str, outputs: Sequence[str],
+def test(config: str,
+         ckpt: str,
+         data_root: str,
+         outputs: Sequence[str],
          extra: Sequence[str] = ()) -> None:
     """Test ``ckpt`` on ``data_root``'s test split with ``tools/test.py``,
     in the checkpoint's directory.
@@ -172,9 +182,8 @@ def test(config: str, ckpt: str, data_root: str, outputs: Sequence[str],
         extra (Sequence[str]): More ``--cfg-options``. Defaults to ().
     """
     out_dir = osp.dirname(ckpt)
-    run([
-        sys.executable, 'tools/test.py', config, ckpt, '--work-dir', out_dir
-    ] + list(outputs) + [
-        '--cfg-options', f'test_dataloader.dataset.data_root={data_root}/',
-        'default_hooks.visualization.draw=False'
-    ] + list(extra), osp.join(ROOT, out_dir, 'test.log'))
+    run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', out_dir]
+        + list(outputs) + [
+            '--cfg-options', f'test_dataloader.dataset.data_root={data_root}/',
+            'default_hooks.visualization.draw=False'
+        ] + list(extra), osp.join(ROOT, out_dir, 'test.log'))

@@ -68,9 +68,10 @@ def mmengine_checkpoint_globals() -> list:
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         allowed += [
-            getattr(dtypes, name) for name in (
-                'Float64DType', 'Float32DType', 'Int64DType', 'Int32DType',
-                'BoolDType', 'UInt8DType') if hasattr(dtypes, name)
+            getattr(dtypes, name)
+            for name in ('Float64DType', 'Float32DType', 'Int64DType',
+                         'Int32DType', 'BoolDType', 'UInt8DType')
+            if hasattr(dtypes, name)
         ]
     return allowed
 

@@ -28,8 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic_dota')
-    parser.add_argument('--split', default='default',
-                        help='synthetic data preset')
+    parser.add_argument(
+        '--split', default='default', help='synthetic data preset')
     parser.add_argument('--teacher-iters', type=int, default=300)
     parser.add_argument('--student-iters', type=int, default=160)
     parser.add_argument('--dkd-config', default=DKD)
@@ -52,8 +52,13 @@ def train(name: str, config: str, iters: int, args: argparse.Namespace,
     (so that two runs give the same table), unless a checkpoint of the same
     settings exists."""
     return runs.train(
-        config, osp.join(args.work_dir, name), iters, args.seed,
-        args.data_root, extra, deterministic=True)
+        config,
+        osp.join(args.work_dir, name),
+        iters,
+        args.seed,
+        args.data_root,
+        extra,
+        deterministic=True)
 
 
 def evaluate(config: str, ckpt: str, args: argparse.Namespace,
@@ -92,8 +97,10 @@ def main() -> None:
          evaluate(args.dkd_config, distilled, args, distil)),
     ]
     table = ['| model | DOTA mAP (IoU 0.5) |', '|---|---|']
-    table += [f'| {name} | {m.get("dota/mAP", float("nan")):.4f} |'
-              for name, m in rows]
+    table += [
+        f'| {name} | {m.get("dota/mAP", float("nan")):.4f} |'
+        for name, m in rows
+    ]
     text = '\n'.join(table)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')

@@ -13,18 +13,15 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
 
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.evaluator import DumpResults  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from dkd_mm.distillers.builder import load_config  # noqa: E402
-from dkd_mm.engine.launch import prepare_distributed  # noqa: E402
-from dkd_mm.utils import extract_student  # noqa: E402
+import dkd_mm  # noqa: F401  (compat shims and registration)
+from dkd_mm.distillers.builder import load_config
+from dkd_mm.engine.launch import prepare_distributed
+from dkd_mm.utils import extract_student
 
 
 def parse_args() -> argparse.Namespace:

@@ -9,16 +9,13 @@ a machine without CUDA, distributed runs use gloo and dkd_mm's DDP wrapper.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from dkd_mm.engine.launch import prepare_distributed  # noqa: E402
+import dkd_mm  # noqa: F401  (compat shims and registration)
+from dkd_mm.engine.launch import prepare_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -77,8 +74,9 @@ def main() -> None:
         cfg.load_from = args.resume
     prepare_distributed(cfg)
 
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
 
 

@@ -18,24 +18,31 @@ teacher_config = 'bench/configs/teacher_r18-w128.py'
 teacher_ckpt = 'work_dirs/bench/teacher_s0/teacher.pth'
 levels = 5
 
-
 model = dict(
     _delete_=True,
     _scope_='mmrazor',
     type='FpnTeacherDistill',
     # Built in mmrotate's scope, as the detectors' own configs are.
-    architecture=dict(mmengine.config.Config.fromfile(student_config).model,
-                      _scope_='mmrotate'),
-    teacher=dict(mmengine.config.Config.fromfile(teacher_config).model, _scope_='mmrotate'),
+    architecture=dict(
+        mmengine.config.Config.fromfile(student_config).model,
+        _scope_='mmrotate'),
+    teacher=dict(
+        mmengine.config.Config.fromfile(teacher_config).model,
+        _scope_='mmrotate'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
         type='ConfigurableDistiller',
         student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
         teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
         connectors={
-            f'fpn{i}': dict(type='ConvModuleConnector', in_channel=64,
-                            out_channel=128, kernel_size=1, norm_cfg=None,
-                            act_cfg=None)
+            f'fpn{i}':
+            dict(
+                type='ConvModuleConnector',
+                in_channel=64,
+                out_channel=128,
+                kernel_size=1,
+                norm_cfg=None,
+                act_cfg=None)
             for i in range(levels)
         },
         distill_losses={
@@ -43,9 +50,13 @@ model = dict(
             for i in range(levels)
         },
         loss_forward_mappings={
-            f'loss_pkd_fpn{i}': dict(
-                preds_S=dict(from_student=True, recorder='fpn', data_idx=i,
-                             connector=f'fpn{i}'),
+            f'loss_pkd_fpn{i}':
+            dict(
+                preds_S=dict(
+                    from_student=True,
+                    recorder='fpn',
+                    data_idx=i,
+                    connector=f'fpn{i}'),
                 preds_T=dict(from_student=False, recorder='fpn', data_idx=i))
             for i in range(levels)
         }))

@@ -7,5 +7,5 @@ model = dict(
             reg_decoded_bbox=False,
             loss_bbox=dict(
                 _delete_=True, type='mmdet.L1Loss', loss_weight=1.0))),
-    distill_losses=dict(_delete_=True,
-                        loss_gd=dict(type='DynamicGlobalDistillLoss')))
+    distill_losses=dict(
+        _delete_=True, loss_gd=dict(type='DynamicGlobalDistillLoss')))

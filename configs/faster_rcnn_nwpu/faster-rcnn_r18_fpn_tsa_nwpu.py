@@ -13,4 +13,6 @@ model = dict(
                 _delete_=True,
                 type='dkd_mm.TSALoss',
                 base_loss={{_base_.model.roi_head.bbox_head.loss_bbox}},
-                delta_stds={{_base_.model.roi_head.bbox_head.bbox_coder.target_stds}}))))  # noqa: E501
+                delta_stds={{
+                    _base_.model.roi_head.bbox_head.bbox_coder.target_stds
+                }}))))  # noqa: E501

@@ -6,8 +6,7 @@
 #       configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py
 # Swap the student by inheriting this file and overriding `model.student`.
 _base_ = [
-    './oriented-rcnn_r18_fpn_tsa_synthetic.py',
-    '../_base_/distill/dkd.py'
+    './oriented-rcnn_r18_fpn_tsa_synthetic.py', '../_base_/distill/dkd.py'
 ]
 
 teacher_ckpt = 'work_dirs/oriented-rcnn_r50_fpn_synthetic/iter_600.pth'

@@ -9,8 +9,7 @@
 # family then uses upstream's RotatedIoULoss.  Swap the student by
 # overriding `model.student`.
 _base_ = [
-    './rotated-fcos_r18_fpn_tsa_synthetic.py',
-    '../_base_/distill/dkd.py'
+    './rotated-fcos_r18_fpn_tsa_synthetic.py', '../_base_/distill/dkd.py'
 ]
 
 teacher_ckpt = 'work_dirs/rotated-fcos_r50_fpn_synthetic/iter_600.pth'

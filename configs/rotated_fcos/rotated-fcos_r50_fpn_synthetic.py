@@ -30,8 +30,7 @@ model = dict(
         feat_channels=128,
         stacked_convs=2,
         # The weight of upstream's IoU loss and of its KLD variant.
-        loss_bbox=dict(
-            _delete_=True, type='RotatedIoULoss', loss_weight=1.0)
+        loss_bbox=dict(_delete_=True, type='RotatedIoULoss', loss_weight=1.0)
         if cuda_box_loss else dict(
             _delete_=True, type='GDLoss', loss_type='gwd', loss_weight=1.0)),
     test_cfg=dict(nms_pre=1000, max_per_img=200))

@@ -4,7 +4,7 @@
 # a neck/head of 128 channels with 2 stacked convs instead of 256 and 4: the
 # data has 5 classes at 256 px, and the narrower head halves a CPU step.
 _base_ = [
-    'mmrotate::rotated_retinanet/rotated-retinanet-rbox-le90_r50_fpn_1x_dota.py',
+    'mmrotate::rotated_retinanet/rotated-retinanet-rbox-le90_r50_fpn_1x_dota.py',  # noqa: E501
     '../_base_/datasets/synthetic_dota.py',
     '../_base_/schedules/synthetic_iter.py',
 ]
@@ -25,9 +25,13 @@ model = dict(
     # positives at the same best IoU but made a student step 1.9x slower on
     # CPU (rotated IoU of every anchor in the assigner).
     bbox_head=dict(
-        num_classes=5, in_channels=128, feat_channels=128, stacked_convs=2,
+        num_classes=5,
+        in_channels=128,
+        feat_channels=128,
+        stacked_convs=2,
         anchor_generator=dict(
-            octave_base_scale=2, scales_per_octave=1,
+            octave_base_scale=2,
+            scales_per_octave=1,
             ratios=[0.25, 0.5, 1.0, 2.0, 4.0])),
     train_cfg=dict(assigner=dict(pos_iou_thr=0.4, neg_iou_thr=0.3)),
     # At most a few dozen objects per 256 px image: fewer raw detections keep

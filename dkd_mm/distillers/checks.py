@@ -63,8 +63,8 @@ def check_pair(student: dict, teacher: dict) -> None:
         raise ValueError(f'teacher and student have different FPN level '
                          f'counts: student neck.num_outs={levels_s}, teacher '
                          f'neck.num_outs={levels_t}')
-    pre_s, pre_t = (student.get('data_preprocessor') or {},
-                    teacher.get('data_preprocessor') or {})
+    pre_s, pre_t = (student.get('data_preprocessor')
+                    or {}, teacher.get('data_preprocessor') or {})
     for key in ('mean', 'std', 'bgr_to_rgb'):
         if key in pre_s and key in pre_t and pre_s[key] != pre_t[key]:
             raise ValueError(

@@ -31,8 +31,7 @@ from torch import Tensor, nn
 from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
-from .builder import (ModelSpec, build_model, load_teacher_weights,
-                      model_config)
+from .builder import ModelSpec, build_model, load_teacher_weights, model_config
 from .checks import check_pair, loss_arguments, neck_levels
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
@@ -86,8 +85,9 @@ class DKDDistiller(BaseModel):
         self.teacher = build_model(teacher_cfg, teacher_scope)
         self.teacher_ckpt = teacher_ckpt
         if teacher_ckpt is None:
-            print_log('DKDDistiller: teacher_ckpt is None, the teacher keeps '
-                      'random weights', 'current', logging.WARNING)
+            print_log(
+                'DKDDistiller: teacher_ckpt is None, the teacher keeps '
+                'random weights', 'current', logging.WARNING)
         else:
             load_teacher_weights(self.teacher, teacher_ckpt)
         self._freeze_teacher()
@@ -95,9 +95,8 @@ class DKDDistiller(BaseModel):
         channels_s, num_levels = neck_levels(student_cfg, 'student')
         channels_t, _ = neck_levels(teacher_cfg, 'teacher')
         self.adapters = nn.ModuleList(
-            nn.Conv2d(channels_s, channels_t, kernel_size=1)
-            if channels_s != channels_t else nn.Identity()
-            for _ in range(num_levels))
+            nn.Conv2d(channels_s, channels_t, kernel_size=1) if channels_s !=
+            channels_t else nn.Identity() for _ in range(num_levels))
 
         self.distill_losses = nn.ModuleDict()
         self._loss_args: Dict[str, List[str]] = {}

@@ -6,8 +6,7 @@ from .attention import channel_attention, spatial_attention
 from .box_deltas import box_deltas
 from .box_masks import (background_weights, cell_centers, feature_strides,
                         foreground_mask, points_in_boxes)
-from .boxes import (box_areas, box_centers, box_sides, box_tensor,
-                    image_boxes)
+from .boxes import box_areas, box_centers, box_sides, box_tensor, image_boxes
 from .fgd import fgd_masks, global_context
 from .hardness import box_hardness, status_weights
 from .instance_selection import (MISS_LOSS, Selection, flatten_gt_index,
@@ -21,11 +20,10 @@ from .roi_features import map_roi_levels, roi_features
 __all__ = [
     'background_weights', 'box_areas', 'box_centers', 'box_deltas',
     'box_hardness', 'box_sides', 'box_tensor', 'cell_centers',
-    'channel_attention', 'cosine_matrix', 'feature_strides',
-    'foreground_mask', 'image_boxes', 'paired_levels', 'points_in_boxes',
-    'relation_loss', 'relation_matrix', 'spatial_attention',
-    'status_weights', 'MISS_LOSS', 'Selection', 'flatten_gt_index',
-    'gt_det_losses', 'instance_det_losses', 'pairwise_iou',
-    'select_instances', 'map_roi_levels', 'roi_features', 'fgd_masks',
-    'global_context', 'pearson_normalize'
+    'channel_attention', 'cosine_matrix', 'feature_strides', 'foreground_mask',
+    'image_boxes', 'paired_levels', 'points_in_boxes', 'relation_loss',
+    'relation_matrix', 'spatial_attention', 'status_weights', 'MISS_LOSS',
+    'Selection', 'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
+    'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features',
+    'fgd_masks', 'global_context', 'pearson_normalize'
 ]

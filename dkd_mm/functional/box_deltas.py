@@ -52,7 +52,8 @@ def box_deltas(pred: Tensor,
         p_ctr, t_ctr = box_centers(pred), box_centers(target)
         p_wh = box_sides(pred).clamp(min=eps)
         t_wh = box_sides(target).clamp(min=eps)
-        deltas = torch.cat([(p_ctr - t_ctr) / t_wh, torch.log(p_wh / t_wh)],
+        deltas = torch.cat([(p_ctr - t_ctr) / t_wh,
+                            torch.log(p_wh / t_wh)],
                            dim=1)
     else:
         px, py, pw, ph, pt = pred.unbind(dim=1)

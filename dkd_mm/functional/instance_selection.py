@@ -68,7 +68,9 @@ def instance_det_losses(boxes: Tensor,
     return losses, torch.where(ok, best_gt, torch.full_like(best_gt, -1))
 
 
-def gt_det_losses(inst_losses: Tensor, matched: Tensor, num_gt: int,
+def gt_det_losses(inst_losses: Tensor,
+                  matched: Tensor,
+                  num_gt: int,
                   miss_loss: float = MISS_LOSS) -> Tensor:
     """A detector's loss for each GT box: the least of its matched instances.
 
@@ -141,8 +143,7 @@ def select_instances(teacher_losses: Tensor,
         none = torch.zeros_like(matched)
         return Selection(none, none, false_positive, zeros, matched_gt)
     matched_losses = teacher_losses[matched]
-    limit = matched_losses.mean() + k_std * matched_losses.std(
-        unbiased=False)
+    limit = matched_losses.mean() + k_std * matched_losses.std(unbiased=False)
     gt_index = matched_gt.clamp(min=0)
     margin = student_gt_losses[gt_index] - teacher_losses
     better = matched & (margin > 0)
@@ -158,6 +159,7 @@ def select_instances(teacher_losses: Tensor,
 def flatten_gt_index(matched: List[Tensor], num_gts: List[int]) -> Tensor:
     """Per-image GT indices (-1 for none) to indices into the batch's GTs."""
     offsets = torch.tensor([0] + list(num_gts[:-1])).cumsum(0).tolist()
-    return torch.cat([
-        torch.where(m >= 0, m + off, m) for m, off in zip(matched, offsets)
-    ]) if matched else torch.zeros(0, dtype=torch.long)
+    return torch.cat(
+        [torch.where(m >= 0, m + off, m)
+         for m, off in zip(matched, offsets)]) if matched else torch.zeros(
+             0, dtype=torch.long)

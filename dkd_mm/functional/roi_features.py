@@ -9,7 +9,8 @@ from .boxes import box_areas
 Stride = Union[float, Tuple[float, float]]
 
 
-def map_roi_levels(boxes: Tensor, num_levels: int,
+def map_roi_levels(boxes: Tensor,
+                   num_levels: int,
                    finest_scale: float = 56.) -> Tensor:
     """FPN level of each box, as mmdet's ``SingleRoIExtractor`` maps it.
 
@@ -57,12 +58,11 @@ def roi_features(feats: Sequence[Tensor],
     """
     from mmcv.ops import RoIAlign, RoIAlignRotated
     rois = torch.cat([
-        torch.cat([b.new_full((len(b), 1), i), b.float()], dim=1)
-        for i, b in enumerate(boxes)
+        torch.cat([b.new_full(
+            (len(b), 1), i), b.float()], dim=1) for i, b in enumerate(boxes)
     ])
     num_channels = feats[0].shape[1]
-    out = feats[0].new_zeros(len(rois), num_channels, output_size,
-                             output_size)
+    out = feats[0].new_zeros(len(rois), num_channels, output_size, output_size)
     if len(rois) == 0:
         return out
     rotated = rois.shape[1] == 6
@@ -83,14 +83,15 @@ def roi_features(feats: Sequence[Tensor],
 
 def _rois_at_scale(rois: Tensor, stride: Stride) -> Tuple[Tensor, float]:
     """RoIs ``(R, 5|6)`` and the one spatial scale RoIAlign applies."""
-    stride_h, stride_w = (stride, stride) if isinstance(
-        stride, (int, float)) else stride
+    stride_h, stride_w = (stride,
+                          stride) if isinstance(stride,
+                                                (int, float)) else stride
     if stride_h == stride_w:
         return rois, 1.0 / stride_h
     scale_x, scale_y = 1.0 / stride_w, 1.0 / stride_h
     if rois.shape[1] == 5:  # batch index, x1, y1, x2, y2
-        return rois * rois.new_tensor([1, scale_x, scale_y, scale_x,
-                                       scale_y]), 1.0
+        return rois * rois.new_tensor([1, scale_x, scale_y, scale_x, scale_y
+                                       ]), 1.0
     # Batch index, cx, cy, w, h, angle: the w side's direction
     # (cos, sin) becomes (scale_x cos, scale_y sin) in cells, the h side's
     # (-sin, cos) likewise; exact at multiples of pi / 2.
@@ -101,4 +102,5 @@ def _rois_at_scale(rois: Tensor, stride: Stride) -> Tuple[Tensor, float]:
         w * torch.hypot(scale_x * cos, scale_y * sin),
         h * torch.hypot(scale_x * sin, scale_y * cos),
         torch.atan2(scale_y * sin, scale_x * cos)
-    ], dim=1), 1.0
+    ],
+                       dim=1), 1.0

@@ -17,8 +17,7 @@ def evaluate_teacher(runner, model: nn.Module) -> dict:
     progress = ProgressBar(len(loader))
     for data_batch in loader:
         data = model.data_preprocessor(data_batch, False)
-        outputs = model.teacher.predict(data['inputs'],
-                                        data['data_samples'])
+        outputs = model.teacher.predict(data['inputs'], data['data_samples'])
         evaluator.process(data_samples=outputs, data_batch=data_batch)
         progress.update()
     return evaluator.evaluate(len(loader.dataset))

@@ -122,23 +122,26 @@ class DKDTeacherHook(Hook):
                                f'{trainable[:4]}, training='
                                f'{model.teacher.training}')
         if model.teacher_ckpt is None:
-            print_log('DKDTeacherHook: the teacher has random weights '
-                      '(teacher_ckpt=None)', 'current', logging.WARNING)
+            print_log(
+                'DKDTeacherHook: the teacher has random weights '
+                '(teacher_ckpt=None)', 'current', logging.WARNING)
         else:
             checksum = file_checksum(model.teacher_ckpt)
-            print_log(f'DKDTeacherHook: teacher {model.teacher_ckpt} '
-                      f'(sha256 {checksum}), frozen', 'current')
+            print_log(
+                f'DKDTeacherHook: teacher {model.teacher_ckpt} '
+                f'(sha256 {checksum}), frozen', 'current')
         if self.eval_teacher:
             from .teacher_eval import evaluate_teacher
             metrics = evaluate_teacher(runner, model)
             print_log(f'DKDTeacherHook: teacher metrics {metrics}', 'current')
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         model = self._distiller(runner)
         if self.status_mode == 'iter':
-            psi = iter_status(runner.iter, runner.max_iters,
-                              self.status_gamma)
+            psi = iter_status(runner.iter, runner.max_iters, self.status_gamma)
         else:
             psi = 0.0 if self._ema is None else loss_status(
                 self._ema, self._first)

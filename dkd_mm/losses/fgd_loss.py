@@ -3,8 +3,8 @@ from typing import Dict, List, Tuple
 
 from torch import Tensor, nn
 
-from dkd_mm.functional import (channel_attention, feature_strides,
-                               image_boxes, paired_levels, spatial_attention)
+from dkd_mm.functional import (channel_attention, feature_strides, image_boxes,
+                               paired_levels, spatial_attention)
 from dkd_mm.functional.fgd import fgd_masks, global_context
 from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS

@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from dkd_mm.functional import (background_weights, channel_attention,
                                feature_strides, foreground_mask, image_boxes,
-                               paired_levels, pearson_normalize,
-                               relation_loss, spatial_attention)
+                               paired_levels, pearson_normalize, relation_loss,
+                               spatial_attention)
 from dkd_mm.functional.levels import Feats
 from dkd_mm.registry import MODELS
 

@@ -111,8 +111,8 @@ class InstanceSelectionDistillLoss(nn.Module):
         if self.use_status and len(all_gt):
             omega = status_weights(box_hardness(all_gt), train_status)
         selection = select_instances(
-            torch.cat(t_losses), flatten_gt_index(t_match,
-                                                  [len(g) for g in gt_bboxes]),
+            torch.cat(t_losses),
+            flatten_gt_index(t_match, [len(g) for g in gt_bboxes]),
             torch.cat(s_gt), omega, self.k_std)
         return cands, selection
 
@@ -172,8 +172,7 @@ class InstanceSelectionDistillLoss(nn.Module):
                 cosine_matrix(roi_t.mean(dim=(2, 3))))
         return dict(
             feat=self.loss_weight * self.feat_weight * feat + zero,
-            relation=self.loss_weight * self.relation_weight * relation +
-            zero,
+            relation=self.loss_weight * self.relation_weight * relation + zero,
             **counts)
 
     @staticmethod
@@ -193,7 +192,7 @@ class InstanceSelectionDistillLoss(nn.Module):
             outliers=sel.outlier.sum(),
             false_positives=sel.false_positive.sum())
         return {
-            f'log_{key}': torch.as_tensor(
-                value, device=sel.selected.device).float()
+            f'log_{key}':
+            torch.as_tensor(value, device=sel.selected.device).float()
             for key, value in values.items()
         }

@@ -114,8 +114,11 @@ class TSALoss(nn.Module):
                     f'boxes of {pred.size(-1)}')
             deltas = box_deltas(pred, target, self.delta_stds)
             elements = self.base_loss(
-                deltas, torch.zeros_like(deltas), weight,
-                reduction_override='none', **kwargs)
+                deltas,
+                torch.zeros_like(deltas),
+                weight,
+                reduction_override='none',
+                **kwargs)
         else:
             elements = self.base_loss(
                 pred, target, weight, reduction_override='none', **kwargs)

@@ -76,10 +76,8 @@ def demo_batch(num_images: int = 2,
         else:
             boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2],
                              1).astype(np.float32)
-            gt.bboxes = HorizontalBoxes(
-                torch.from_numpy(boxes).reshape(-1, 4))
-        gt.labels = torch.from_numpy(rng.randint(0, num_classes,
-                                                 k)).long()
+            gt.bboxes = HorizontalBoxes(torch.from_numpy(boxes).reshape(-1, 4))
+        gt.labels = torch.from_numpy(rng.randint(0, num_classes, k)).long()
         sample.gt_instances = gt
         sample.ignored_instances = InstanceData(
             bboxes=gt.bboxes[:0], labels=gt.labels[:0])

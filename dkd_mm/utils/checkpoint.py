@@ -40,8 +40,9 @@ def load_checkpoint_safely(path: str, map_location: str = 'cpu') -> dict:
             'plain state_dict (tensors only) always loads. Details: '
             f'{str(exc).splitlines()[0]}') from None
     if not isinstance(ckpt, dict):
-        raise TypeError(f'checkpoint {path!r} holds a {type(ckpt).__name__}, '
-                        'expected a dict (a state_dict or mmengine checkpoint)')
+        raise TypeError(
+            f'checkpoint {path!r} holds a {type(ckpt).__name__}, '
+            'expected a dict (a state_dict or mmengine checkpoint)')
     return ckpt
 
 

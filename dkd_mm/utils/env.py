@@ -11,9 +11,10 @@ def check_mmcv_ops() -> None:
         ImportError: naming what is missing and how to fix it.
     """
     try:
-        from mmcv.ops import (RoIAlignRotated, box_iou_rotated,  # noqa: F401
-                              nms_rotated)
-    except (ImportError, ModuleNotFoundError) as exc:
+        import mmcv.ops as ops
+        for name in ('box_iou_rotated', 'nms_rotated', 'RoIAlignRotated'):
+            getattr(ops, name)
+    except (ImportError, AttributeError) as exc:
         raise ImportError(
             'mmcv is installed without its compiled ops (mmcv._ext), which '
             'dkd_mm needs for rotated NMS, rotated IoU and RoIAlignRotated. '

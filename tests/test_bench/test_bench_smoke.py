@@ -21,11 +21,12 @@ def test_vectorised_masks_equal_per_box_reference():
 
 
 def test_table_reports_spread_and_gap_closed():
-    row = dict(mAP50=0.2, mAP75=0.1, mAP=0.15, ship=0.1, **{
-        'small-vehicle': 0.05})
+    row = dict(
+        mAP50=0.2, mAP75=0.1, mAP=0.15, ship=0.1, **{'small-vehicle': 0.05})
     results = {
         'teacher': [dict(row, mAP50=0.6)],
-        'student': [dict(row, mAP50=0.2), dict(row, mAP50=0.4)],
+        'student': [dict(row, mAP50=0.2),
+                    dict(row, mAP50=0.4)],
         'dkd (GD+ISD+TSA)': [dict(row, mAP50=0.5)],
     }
     table = format_table(results)
@@ -55,8 +56,9 @@ def test_pair_options_shrink_the_student_of_every_method():
     # the student at different places of their configs.
     assert pair_options('student')[0].startswith('model.backbone.')
     assert f'model.teacher={TEACHER}' in pair_options('fgd')
-    assert any(o.startswith('model.student.backbone.base_channels=')
-               for o in pair_options('dkd (GD+ISD+TSA)'))
+    assert any(
+        o.startswith('model.student.backbone.base_channels=')
+        for o in pair_options('dkd (GD+ISD+TSA)'))
     assert pair_options('mmrazor PKD')[0].startswith('model.architecture.')
 
 
@@ -73,8 +75,13 @@ def test_seconds_per_iter_reads_the_training_log(tmp_path):
 
 def _run(args, timeout=900):
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable] + args, cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout
 
@@ -97,8 +104,10 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     mmrazor's PKD: teacher, students, evaluation, table."""
     methods = ['dkd (GD+ISD+TSA)', 'mmrazor PKD']
     work_dir = str(tmp_path / 'bench')
-    out = _run(['bench/run.py', '--quick', '--work-dir', work_dir,
-                '--data-root', str(tmp_path / 'data'), '--methods'] + methods)
+    out = _run([
+        'bench/run.py', '--quick', '--work-dir', work_dir, '--data-root',
+        str(tmp_path / 'data'), '--methods'
+    ] + methods)
     with open(osp.join(work_dir + '_quick', 'results.json')) as f:
         results = json.load(f)
     assert list(results) == ['teacher'] + methods
@@ -114,11 +123,15 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
 @pytest.mark.slow
 def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     data = str(tmp_path / 'data')
-    _run(['tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
-          'tiny', '--no-progress'])
+    _run([
+        'tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
+        'tiny', '--no-progress'
+    ])
     for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
-        out = _run(['bench/cost.py', '--one', name, 'train', '--steps', '1',
-                    '--data-root', data])
+        out = _run([
+            'bench/cost.py', '--one', name, 'train', '--steps', '1',
+            '--data-root', data
+        ])
         result = json.loads(out.strip().splitlines()[-1])
         assert set(result) == {'seconds', 'peak_mb'}
         # A step within the subprocess's own run time; the resident set in
@@ -132,10 +145,15 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
     for family in FAMILIES.values():
         for config in family.values():
             assert osp.isfile(osp.join(ROOT, config)), config
-    proc = subprocess.run(
-        [sys.executable, 'bench/run.py', '--pair', 'rotated-fcos',
-         '--methods', 'fgd', '--work-dir', str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable, 'bench/run.py', '--pair', 'rotated-fcos', '--methods',
+        'fgd', '--work-dir',
+        str(tmp_path)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode != 0
     assert "unknown ['fgd'] for --pair rotated-fcos" in proc.stderr
     assert not os.listdir(tmp_path)  # refused before any work
@@ -177,8 +195,9 @@ def test_deterministic_runs_have_keys_of_their_own(tmp_path, monkeypatch):
     (tmp_path / 'run' / f'final_{key}.pth').write_bytes(b'')
     assert runs.train('leaf.py', 'run', 4, 0, 'data', cached_only=True) == \
         osp.join('run', f'final_{key}.pth')
-    assert runs.train('leaf.py', 'run', 4, 0, 'data', deterministic=True,
-                      cached_only=True) is None
+    assert runs.train(
+        'leaf.py', 'run', 4, 0, 'data', deterministic=True,
+        cached_only=True) is None
 
 
 def test_schedule_options_move_every_iteration_setting():
@@ -195,8 +214,11 @@ def test_schedule_options_move_every_iteration_setting():
 def test_cfg_options_parse_as_tools_train_parses_them():
     parsed = parse_cfg_options(
         ['model.neck.in_channels=[16,32,64,128]', 'a.b=x', 'c=(1,2)'])
-    assert parsed == {'model.neck.in_channels': [16, 32, 64, 128],
-                      'a.b': 'x', 'c': (1, 2)}
+    assert parsed == {
+        'model.neck.in_channels': [16, 32, 64, 128],
+        'a.b': 'x',
+        'c': (1, 2)
+    }
     assert parse_cfg_options([]) == {}
 
 
@@ -204,7 +226,13 @@ def test_cached_only_trains_nothing(tmp_path):
     # --cached-only tables what exists: a run not trained yet is left out
     # (None), and nothing is started for it.
     from bench.run import STUDENT, train
-    ckpt = train('student', STUDENT, 400, 0, str(tmp_path), 'data/nowhere',
-                 [], cached_only=True)
+    ckpt = train(
+        'student',
+        STUDENT,
+        400,
+        0,
+        str(tmp_path),
+        'data/nowhere', [],
+        cached_only=True)
     assert ckpt is None
     assert os.listdir(tmp_path) == []

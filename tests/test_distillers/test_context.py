@@ -18,23 +18,23 @@ HEAD_LOSSES = {'TSALoss'}
 
 
 def _distillation_losses():
-    return sorted(
-        name for name, cls in MODELS.module_dict.items()
-        if cls.__module__.startswith('dkd_mm.losses.')
-        and name not in HEAD_LOSSES)
+    return sorted(name for name, cls in MODELS.module_dict.items()
+                  if cls.__module__.startswith('dkd_mm.losses.')
+                  and name not in HEAD_LOSSES)
 
 
 def test_field_names_are_derived_from_the_class():
-    assert DistillContext.field_names() == (
-        'student_feats', 'teacher_feats', 'gt_bboxes', 'gt_labels',
-        'batch_input_shape', 'teacher_preds', 'student_preds',
-        'train_status')
+    assert DistillContext.field_names() == ('student_feats', 'teacher_feats',
+                                            'gt_bboxes', 'gt_labels',
+                                            'batch_input_shape',
+                                            'teacher_preds', 'student_preds',
+                                            'train_status')
 
 
 def test_registered_losses_are_found():
     # Guards the enumeration below against silently testing nothing.
-    assert set(_distillation_losses()) == set(
-        dkd_mm.losses.__all__) - HEAD_LOSSES
+    assert set(
+        _distillation_losses()) == set(dkd_mm.losses.__all__) - HEAD_LOSSES
 
 
 @pytest.mark.parametrize('loss_type', _distillation_losses())
@@ -54,8 +54,7 @@ def test_unknown_argument_names_it_and_the_fields():
             return student_feats[0].sum()
 
     with pytest.raises(ValueError) as info:
-        loss_arguments('loss_bad', AsksTooMuch(),
-                       DistillContext.field_names())
+        loss_arguments('loss_bad', AsksTooMuch(), DistillContext.field_names())
     message = str(info.value)
     assert "distill_losses.loss_bad (AsksTooMuch) asks for " \
         "['teacher_logits']" in message
@@ -92,8 +91,7 @@ def test_lazy_fields_are_computed_once_and_only_when_asked():
     assert context.teacher_preds == ['t'] and context.train_status == 0.25
     assert calls == {'teacher_preds': 1, 'train_status': 1}
     assert context.student_preds == ['s'] and context.student_preds == ['s']
-    assert calls == {'teacher_preds': 1, 'train_status': 1,
-                     'student_preds': 1}
+    assert calls == {'teacher_preds': 1, 'train_status': 1, 'student_preds': 1}
     # Every field is an attribute of a built context.
     for name in DistillContext.field_names():
         getattr(context, name)

@@ -36,8 +36,7 @@ def teacher_ckpt(tmp_path_factory) -> str:
     torch.manual_seed(0)
     teacher = MODELS.build(get_model_cfg(TEACHER))
     path = str(tmp_path_factory.mktemp('ckpt') / 'teacher.pth')
-    torch.save({'meta': {'iter': 1}, 'state_dict': teacher.state_dict()},
-               path)
+    torch.save({'meta': {'iter': 1}, 'state_dict': teacher.state_dict()}, path)
     return path
 
 
@@ -120,8 +119,9 @@ def test_state_dict_holds_student_not_teacher(teacher_ckpt):
 
 def test_teacher_from_config_file_and_mmrotate_path():
     model = MODELS.build(
-        _cfg(teacher=osp.join(dkd_mm.testing._utils.REPO_ROOT, 'configs',
-                              TEACHER)))
+        _cfg(
+            teacher=osp.join(dkd_mm.testing._utils.REPO_ROOT, 'configs',
+                             TEACHER)))
     assert model.teacher.backbone.depth == 50
     upstream = 'mmrotate::rotated_retinanet/' \
         'rotated-retinanet-rbox-le90_r50_fpn_1x_dota.py'
@@ -157,7 +157,7 @@ def test_class_and_level_mismatch():
 class _RunsCode:
 
     def __reduce__(self):
-        return (os.system, ('touch /tmp/dkd_mm_pwned',))
+        return (os.system, ('touch /tmp/dkd_mm_pwned', ))
 
 
 def test_refuses_teacher_ckpt_that_would_run_code(tmp_path):
@@ -173,8 +173,7 @@ def test_refuses_teacher_ckpt_that_would_run_code(tmp_path):
 
 def test_teacher_ckpt_mismatch(tmp_path):
     path = str(tmp_path / 'wrong.pth')
-    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}},
-               path)
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}}, path)
     with pytest.raises(ValueError, match='does not match the teacher config'):
         MODELS.build(_cfg(teacher_ckpt=path))
     torch.save({'state_dict': {'backbone.nope': torch.zeros(1)}}, path)
@@ -211,8 +210,7 @@ def test_training_predictions_use_pred_cfg_and_restore_test_cfg():
     assert all(len(r) <= 2 for r in light)
     assert max(len(r) for r in full) > 2
     assert head.test_cfg == before
-    assert model.pred_cfg == dict(nms_pre=100, score_thr=0.05,
-                                  max_per_img=100)
+    assert model.pred_cfg == dict(nms_pre=100, score_thr=0.05, max_per_img=100)
     assert MODELS.build(_cfg(pred_cfg=None)).pred_cfg is None
 
 
@@ -222,9 +220,10 @@ def test_student_predictions_reuse_the_loss_pass_head_outputs():
     # what running the head again on the same features gives.
     from dkd_mm.distillers.context import predict_from_feats
     model = MODELS.build(
-        _cfg(distill_losses=dict(
-            loss_isd=dict(type='InstanceSelectionDistillLoss')),
-             pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+        _cfg(
+            distill_losses=dict(
+                loss_isd=dict(type='InstanceSelectionDistillLoss')),
+            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
     assert model._head_module == 'bbox_head'
     assert MODELS.build(_cfg())._head_module is None  # no loss asks
     model.train()
@@ -253,8 +252,7 @@ class _RecordingLoss(torch.nn.Module):
     and a statistic."""
 
     def forward(self, student_feats, teacher_feats, gt_bboxes, gt_labels,
-                batch_input_shape, teacher_preds, student_preds,
-                train_status):
+                batch_input_shape, teacher_preds, student_preds, train_status):
         self.seen = dict(
             student_feats=student_feats,
             teacher_feats=teacher_feats,
@@ -271,8 +269,8 @@ class _RecordingLoss(torch.nn.Module):
 
 @pytest.fixture
 def recording_loss():
-    MODELS.register_module('DKDTestRecordingLoss', module=_RecordingLoss,
-                           force=True)
+    MODELS.register_module(
+        'DKDTestRecordingLoss', module=_RecordingLoss, force=True)
     yield 'DKDTestRecordingLoss'
     MODELS.module_dict.pop('DKDTestRecordingLoss', None)
 
@@ -301,9 +299,8 @@ def test_lazy_fields_computed_once_per_step(recording_loss, monkeypatch):
 
     monkeypatch.setattr(dkd_distiller, 'predict_from_feats',
                         counted(dkd_distiller.predict_from_feats, 'predict'))
-    monkeypatch.setattr(
-        dkd_distiller, 'current_train_status',
-        counted(dkd_distiller.current_train_status, 'status'))
+    monkeypatch.setattr(dkd_distiller, 'current_train_status',
+                        counted(dkd_distiller.current_train_status, 'status'))
     model = MODELS.build(_recording_cfg(recording_loss))
     inputs, samples = demo_batch()
     for step in (1, 2):
@@ -322,23 +319,26 @@ def test_logged_statistics_are_not_summed(recording_loss):
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     assert losses['loss_rec_term'].item() == 0.75
-    boxes = sum(len(p) for p in model.distill_losses['loss_rec'].seen[
-        'teacher_preds'])
+    boxes = sum(
+        len(p) for p in model.distill_losses['loss_rec'].seen['teacher_preds'])
     assert boxes > 0
     assert losses['rec_boxes'].item() == boxes
     assert losses['rec2_boxes'].item() == boxes
     total, log_vars = model.parse_losses(losses)
-    expected = sum(v.mean() if isinstance(v, torch.Tensor) else sum(
-        x.mean() for x in v) for k, v in losses.items() if 'loss' in k)
+    expected = sum(v.mean() if isinstance(v, torch.Tensor) else sum(x.mean()
+                                                                    for x in v)
+                   for k, v in losses.items() if 'loss' in k)
     torch.testing.assert_close(total, expected)
     assert log_vars['rec_boxes'].item() == boxes
 
 
 def test_isd_counts_logged_through_parse_losses():
     model = MODELS.build(
-        _cfg(distill_losses=dict(
-            loss_isd=dict(type='InstanceSelectionDistillLoss', score_thr=0.)),
-             pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+        _cfg(
+            distill_losses=dict(
+                loss_isd=dict(
+                    type='InstanceSelectionDistillLoss', score_thr=0.)),
+            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     keys = ('isd_candidates', 'isd_selected', 'isd_outliers',

@@ -249,10 +249,11 @@ def test_dkd_step(name, monkeypatch):
         assert torch.isfinite(value), (key, value)
         assert value > 0, (key, value)  # loss_bbox: the student's TSA loss
     # Besides losses: the RoI head's accuracy and ISD's logged counts.
-    assert {k for k in losses if 'loss' not in k} <= {
-        'acc', 'isd_candidates', 'isd_selected', 'isd_outliers',
-        'isd_false_positives'
-    }
+    assert {k
+            for k in losses if 'loss' not in k} <= {
+                'acc', 'isd_candidates', 'isd_selected', 'isd_outliers',
+                'isd_false_positives'
+            }
     loss = sum(total(v) for k, v in losses.items() if 'loss' in k)
     loss.backward()
     assert all(

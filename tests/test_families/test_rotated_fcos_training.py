@@ -39,13 +39,17 @@ def cuda_configs(tmp_path_factory) -> str:
         text = f.read()
     assert text.count('cuda_box_loss = False\n') == 1
     with open(teacher, 'w') as f:
-        f.write(text.replace('cuda_box_loss = False\n',
-                             'cuda_box_loss = True\n'))
+        f.write(
+            text.replace('cuda_box_loss = False\n', 'cuda_box_loss = True\n'))
     return root
 
 
-def tiny_run_cfg(name: str, data_root: str, work_dir: str,
-                 root: str = osp.join(REPO_ROOT, 'configs')) -> Config:
+def tiny_run_cfg(
+    name: str,
+    data_root: str,
+    work_dir: str,
+    root: str = osp.join(REPO_ROOT, 'configs')
+) -> Config:  # noqa: E125
     """The config as it is, trained for a few steps on the tiny split."""
     cfg = config(name, root)
     cfg.work_dir = work_dir
@@ -85,8 +89,7 @@ def train_losses(cfg: Config) -> dict:
     }
 
 
-def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(
-        cuda_configs):
+def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(cuda_configs):
     names = ('rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
              'rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
              'rotated_fcos/rotated-fcos_r18-thin_fpn_synthetic.py')

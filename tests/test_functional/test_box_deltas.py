@@ -3,11 +3,11 @@ import math
 import pytest
 import torch
 from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
+from mmrotate.models.task_modules.coders import DeltaXYWHTRBBoxCoder
+from mmrotate.structures.bbox import RotatedBoxes
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
 from dkd_mm.functional import box_deltas
-from mmrotate.models.task_modules.coders import DeltaXYWHTRBBoxCoder
-from mmrotate.structures.bbox import RotatedBoxes
 
 
 def _rboxes(num: int, seed: int):
@@ -16,7 +16,8 @@ def _rboxes(num: int, seed: int):
         torch.rand(num, 2, generator=gen) * 200,
         torch.rand(num, 2, generator=gen) * 60 + 4,
         (torch.rand(num, 1, generator=gen) - 0.5) * math.pi
-    ], dim=1)
+    ],
+                     dim=1)
 
 
 def test_known_values():
@@ -25,8 +26,8 @@ def test_known_values():
     target = torch.tensor([[0., 0., 20., 10., 0.]])
     pred = torch.tensor([[10., 0., 40., 10., 0.]])
     torch.testing.assert_close(
-        box_deltas(pred, target),
-        torch.tensor([[.5, 0., math.log(2), 0., 0.]]))
+        box_deltas(pred, target), torch.tensor([[.5, 0.,
+                                                 math.log(2), 0., 0.]]))
     # The same box described as (h, w, t + pi / 2) (angle near pi / 2): the
     # description nearer the target's angle is used, so only dt = -0.1.
     target = torch.tensor([[0., 0., 40., 10., 0.]])
@@ -54,12 +55,15 @@ def test_equals_the_coders_encoding():
     # encodes with target as the anchor.
     target, pred = _rboxes(50, 0), _rboxes(50, 1)
     coder = DeltaXYWHTRBBoxCoder(
-        angle_version='le90', edge_swap=True, proj_xy=True,
+        angle_version='le90',
+        edge_swap=True,
+        proj_xy=True,
         target_stds=(.1, .1, .2, .2, .1))
     torch.testing.assert_close(
         box_deltas(pred, target, (.1, .1, .2, .2, .1)),
         coder.encode(RotatedBoxes(target), RotatedBoxes(pred)),
-        rtol=1e-5, atol=1e-5)
+        rtol=1e-5,
+        atol=1e-5)
     xy = target[:, :2]
     htarget = torch.cat([xy, xy + target[:, 2:4]], dim=1)
     corner = xy + pred[:, :2] / 20
@@ -67,7 +71,9 @@ def test_equals_the_coders_encoding():
     hcoder = DeltaXYWHBBoxCoder(target_stds=(.1, .1, .2, .2))
     torch.testing.assert_close(
         box_deltas(hpred, htarget, (.1, .1, .2, .2)),
-        hcoder.encode(htarget, hpred), rtol=1e-5, atol=1e-5)
+        hcoder.encode(htarget, hpred),
+        rtol=1e-5,
+        atol=1e-5)
 
 
 def test_equals_anchor_delta_difference_for_sides_and_angle():
@@ -90,13 +96,15 @@ def test_equals_anchor_delta_difference_for_sides_and_angle():
 
     torch.testing.assert_close(
         (encode(pred) - encode(target))[:, 2:],
-        box_deltas(pred, target)[:, 2:], rtol=1e-4, atol=1e-4)
+        box_deltas(pred, target)[:, 2:],
+        rtol=1e-4,
+        atol=1e-4)
 
 
 def test_zero_on_equal_boxes_empty_and_gradient():
     boxes = _rboxes(5, 4)
-    assert torch.allclose(box_deltas(boxes, boxes), torch.zeros(5, 5),
-                          atol=1e-6)
+    assert torch.allclose(
+        box_deltas(boxes, boxes), torch.zeros(5, 5), atol=1e-6)
     assert box_deltas(torch.zeros(0, 5), torch.zeros(0, 5)).shape == (0, 5)
     pred = (boxes + 0.5).requires_grad_(True)
     box_deltas(pred, boxes).abs().sum().backward()

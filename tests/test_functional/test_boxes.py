@@ -3,18 +3,18 @@ import torch
 from mmdet.structures.bbox import HorizontalBoxes
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
-from dkd_mm.functional import (box_areas, box_centers, box_sides,
-                               box_tensor, image_boxes)
+from dkd_mm.functional import (box_areas, box_centers, box_sides, box_tensor,
+                               image_boxes)
 
 
 def test_sides_centres_areas_horizontal_and_rotated():
     # (2, 4, 8, 10): 6 x 6 around (5, 7); a flipped box has negative sides
     # and zero area.  Rotated: sides and centre as stored, any angle.
     horizontal = torch.tensor([[2., 4., 8., 10.], [5., 5., 3., 9.]])
-    torch.testing.assert_close(box_sides(horizontal),
-                               torch.tensor([[6., 6.], [-2., 4.]]))
-    torch.testing.assert_close(box_centers(horizontal),
-                               torch.tensor([[5., 7.], [4., 7.]]))
+    torch.testing.assert_close(
+        box_sides(horizontal), torch.tensor([[6., 6.], [-2., 4.]]))
+    torch.testing.assert_close(
+        box_centers(horizontal), torch.tensor([[5., 7.], [4., 7.]]))
     torch.testing.assert_close(box_areas(horizontal), torch.tensor([36., 0.]))
     rotated = torch.tensor([[5., 7., 6., 2., 0.7]])
     torch.testing.assert_close(box_sides(rotated), torch.tensor([[6., 2.]]))

@@ -1,6 +1,5 @@
 import math
 
-import pytest
 import torch
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)

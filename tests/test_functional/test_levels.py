@@ -21,7 +21,7 @@ def test_checks_counts_and_shapes():
     with pytest.raises(ValueError, match=r'level 0: .* differ in \(N, C, H'):
         paired_levels([feat], [torch.zeros(2, 4, 4, 4)])
     # Sizes may differ when only (N, C) must agree.
-    assert len(paired_levels([feat], [torch.zeros(2, 4, 4, 4)],
-                             same_size=False)) == 1
+    assert len(
+        paired_levels([feat], [torch.zeros(2, 4, 4, 4)], same_size=False)) == 1
     with pytest.raises(ValueError, match=r'differ in \(N, C\)'):
         paired_levels([feat], [torch.zeros(2, 8, 8, 8)], same_size=False)

@@ -85,7 +85,11 @@ def test_matches_reference_on_two_levels_two_images():
         torch.zeros(0, 4)
     ]
     loss = DynamicGlobalDistillLoss(
-        alpha=1., beta=1., gamma=1., bg_tau=1e9, bg_normalize=False,
+        alpha=1.,
+        beta=1.,
+        gamma=1.,
+        bg_tau=1e9,
+        bg_normalize=False,
         standardize=False)
     out = loss(student, teacher, boxes, (64, 96))
     fg, bg, glob = _reference(student, teacher, boxes, (64, 96), 0.5)
@@ -113,8 +117,8 @@ def test_standardized_known_values():
     out = DynamicGlobalDistillLoss(bg_tau=1e9)(
         student, teacher, [torch.tensor([[0., 0., 8., 8.]])], (8, 32))
     torch.testing.assert_close(out['fg'], error[0] * 1.0, rtol=1e-5, atol=0)
-    torch.testing.assert_close(out['bg'], error[1:].mean() * 0.5, rtol=1e-5,
-                               atol=0)
+    torch.testing.assert_close(
+        out['bg'], error[1:].mean() * 0.5, rtol=1e-5, atol=0)
 
 
 def test_standardized_terms_do_not_depend_on_feature_scale():
@@ -128,23 +132,23 @@ def test_standardized_terms_do_not_depend_on_feature_scale():
     boxes = [torch.tensor([[4., 4., 30., 20., 0.3]]), torch.zeros(0, 5)]
     loss = DynamicGlobalDistillLoss()
     out = loss(student, teacher, boxes, (64, 64))
-    scaled = loss(tuple(100 * s + 3 for s in student),
-                  tuple(0.01 * t - 1 for t in teacher), boxes, (64, 64))
+    scaled = loss(
+        tuple(100 * s + 3 for s in student),
+        tuple(0.01 * t - 1 for t in teacher), boxes, (64, 64))
     for key in out:
         # (up to the eps of 1e-6 added to a std of 0.01)
-        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3,
-                                   atol=1e-5)
+        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3, atol=1e-5)
     # Unrelated unit-variance maps: each term is O(1), not O(cells).
     assert 0.3 < out['fg'] < 10 and 0.3 < out['bg'] < 10
     assert 0 < out['global'] < 4
     # Two copies of the image and its boxes: the same value.
-    doubled = loss(tuple(torch.cat([s, s]) for s in student),
-                   tuple(torch.cat([t, t]) for t in teacher), boxes * 2,
-                   (64, 64))
+    doubled = loss(
+        tuple(torch.cat([s, s]) for s in student),
+        tuple(torch.cat([t, t]) for t in teacher), boxes * 2, (64, 64))
     for key in out:
         # (only the unbiased std's n - 1 moves: 2% at 32 cells a channel)
-        torch.testing.assert_close(doubled[key], out[key], rtol=3e-2,
-                                   atol=1e-4)
+        torch.testing.assert_close(
+            doubled[key], out[key], rtol=3e-2, atol=1e-4)
 
 
 @pytest.mark.parametrize('dim', [4, 5])
@@ -209,7 +213,8 @@ def test_compute_maps():
 
 
 def test_registered_and_checks_shapes():
-    loss = MODELS.build(dict(type='dkd_mm.DynamicGlobalDistillLoss', alpha=1e-3))
+    loss = MODELS.build(
+        dict(type='dkd_mm.DynamicGlobalDistillLoss', alpha=1e-3))
     assert isinstance(loss, DynamicGlobalDistillLoss) and loss.alpha == 1e-3
     boxes = [torch.zeros(0, 4)]
     with pytest.raises(ValueError, match='adapt the student'):

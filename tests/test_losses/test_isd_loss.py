@@ -16,8 +16,7 @@ SIZES = (8, 4)
 # Unit term weights and raw features, so the hand-worked values are the raw
 # terms (the default standardised form is tested against them below).
 UNIT = dict(
-    use_status=False, feat_weight=1.0, relation_weight=1.0,
-    standardize=False)
+    use_status=False, feat_weight=1.0, relation_weight=1.0, standardize=False)
 
 
 def _to_rotated(boxes):
@@ -153,13 +152,11 @@ def test_standardized_is_raw_form_on_normalised_levels(rotated):
         [pearson_normalize(f) for f in s_feats],
         [pearson_normalize(f) for f in t_feats], *args)
     scaled = InstanceSelectionDistillLoss(use_status=False)(
-        [50 * f - 2 for f in s_feats], [0.02 * f + 1 for f in t_feats],
-        *args)
+        [50 * f - 2 for f in s_feats], [0.02 * f + 1 for f in t_feats], *args)
     for key in ('feat', 'relation'):
         assert out[key] > 0
         torch.testing.assert_close(out[key], raw[key])
-        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3,
-                                   atol=1e-6)
+        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3, atol=1e-6)
 
 
 @pytest.mark.parametrize('rotated', [False, True])

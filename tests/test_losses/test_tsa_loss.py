@@ -142,11 +142,10 @@ def test_backward(base_cfg, make_boxes):
     assert pred.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize('make_boxes,stds', [
-    (_rboxes, (1., 1., 1., 1., 1.)), (_hboxes, (.1, .1, .2, .2))])
+@pytest.mark.parametrize('make_boxes,stds', [(_rboxes, (1., 1., 1., 1., 1.)),
+                                             (_hboxes, (.1, .1, .2, .2))])
 @pytest.mark.parametrize('weighted', [False, True])
-def test_delta_mode_is_the_base_loss_on_box_deltas(make_boxes, stds,
-                                                   weighted):
+def test_delta_mode_is_the_base_loss_on_box_deltas(make_boxes, stds, weighted):
     # psi == 0: the head's own L1, taken on the deltas of each predicted box
     # relative to its target box, compared with 0.
     pred, target = make_boxes(6)
@@ -154,8 +153,8 @@ def test_delta_mode_is_the_base_loss_on_box_deltas(make_boxes, stds,
     if weighted:
         weight[[0, 3]] = 0
     base = MODELS.build(dict(type='mmdet.L1Loss', loss_weight=2.))
-    tsa = TSALoss(dict(type='mmdet.L1Loss', loss_weight=2.),
-                  delta_stds=stds, psi=0.)
+    tsa = TSALoss(
+        dict(type='mmdet.L1Loss', loss_weight=2.), delta_stds=stds, psi=0.)
     deltas = box_deltas(pred, target, stds)
     torch.testing.assert_close(
         tsa(pred, target, weight, avg_factor=5.),
@@ -181,12 +180,12 @@ def test_delta_mode_known_value_and_backward():
 def test_delta_mode_checks_the_stds_length():
     pred, target = _rboxes(2)
     with pytest.raises(ValueError, match='delta_stds has 4 values'):
-        TSALoss(dict(type='mmdet.L1Loss'), delta_stds=(1., ) * 4)(pred,
-                                                                 target)
+        TSALoss(dict(type='mmdet.L1Loss'), delta_stds=(1., ) * 4)(pred, target)
 
 
 def test_registered():
     tsa = MODELS.build(
-        dict(type='dkd_mm.TSALoss', base_loss=dict(type='mmdet.L1Loss'),
-             s0=16.))
+        dict(
+            type='dkd_mm.TSALoss', base_loss=dict(type='mmdet.L1Loss'),
+            s0=16.))
     assert isinstance(tsa, TSALoss) and tsa.s0 == 16.

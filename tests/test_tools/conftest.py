@@ -31,12 +31,13 @@ def tiny_options(data_root: str, max_iters: int) -> List[str]:
 def run_tool(args: List[str], timeout: int = 600) -> str:
     """Run a python tool of the repo; fail with its output on error."""
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable] + args,
-                          cwd=ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{args} failed:\n{output[-6000:]}'
     return output
@@ -57,7 +58,8 @@ def teacher_ckpt(tiny_data, tmp_path_factory) -> str:
     """A teacher checkpoint written by a real (1 iteration) training run."""
     work_dir = str(tmp_path_factory.mktemp('teacher'))
     run_tool([
-        'tools/train.py', 'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py',
+        'tools/train.py',
+        'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py',
         '--work-dir', work_dir, '--cfg-options'
     ] + tiny_options(tiny_data, 1) + ['train_cfg.val_interval=100'])
     return osp.join(work_dir, 'iter_1.pth')

@@ -9,8 +9,8 @@ from .conftest import run_tool
 def test_nwpu_sample_trains_and_evaluates(tmp_path):
     root = str(tmp_path / 'nwpu')
     run_tool([
-        'tools/data/nwpu/make_sample.py', root, '--num-pos', '4',
-        '--num-neg', '1', '--seed', '0'
+        'tools/data/nwpu/make_sample.py', root, '--num-pos', '4', '--num-neg',
+        '1', '--seed', '0'
     ])
     options = [
         f'{loader}.{key}'

@@ -138,18 +138,17 @@ def test_plugin_through_custom_imports(tmp_path):
         "allow_failed_imports=False)\n"
         "model = dict(_delete_=True, type='dkd_mm.DKDDistiller', "
         "student={{{{_base_.model}}}}, teacher={{{{_base_.model}}}}, "
-        "distill_losses=dict(loss_fitnet=dict(type='dkd_mm.FitNetLoss')))\n"
-        .format(ROOT))
-    code = (
-        'import sys, collections, collections.abc\n'
-        'from mmengine.config import Config\n'
-        'from mmengine.registry import MODELS, DefaultScope\n'
-        'from mmengine.utils import import_modules_from_strings\n'
-        'cfg = Config.fromfile(sys.argv[1])\n'
-        'import_modules_from_strings(**cfg.custom_imports)\n'
-        "DefaultScope.get_instance('user', scope_name=cfg.default_scope)\n"
-        'model = MODELS.build(cfg.model)\n'
-        'print(type(model).__name__, type(model.distill_losses'
-        "['loss_fitnet']).__name__)\n")
+        "distill_losses=dict(loss_fitnet=dict(type='dkd_mm.FitNetLoss')))\n".
+        format(ROOT))
+    code = ('import sys, collections, collections.abc\n'
+            'from mmengine.config import Config\n'
+            'from mmengine.registry import MODELS, DefaultScope\n'
+            'from mmengine.utils import import_modules_from_strings\n'
+            'cfg = Config.fromfile(sys.argv[1])\n'
+            'import_modules_from_strings(**cfg.custom_imports)\n'
+            "DefaultScope.get_instance('user', scope_name=cfg.default_scope)\n"
+            'model = MODELS.build(cfg.model)\n'
+            'print(type(model).__name__, type(model.distill_losses'
+            "['loss_fitnet']).__name__)\n")
     log = run_tool(['-c', code, str(cfg)])
     assert 'DKDDistiller FitNetLoss' in log

@@ -22,22 +22,19 @@ import sys
 import time
 from typing import List, Optional
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from torch import nn
+
+import dkd_mm  # noqa: F401  (compat shims and registration)
+from dkd_mm.distillers.builder import build_model, load_teacher_weights
+
+# The sibling tool, also when this file is imported rather than run.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-import torch  # noqa: E402
 from get_flops import detector_configs  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from torch import nn  # noqa: E402
-
-from dkd_mm.distillers.builder import (
-    build_model,  # noqa: E402
-    load_teacher_weights)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -14,21 +14,17 @@ mmdet's) gets horizontal boxes (the enclosing box of a rotated one).
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List, Optional
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
+from mmengine.config import Config, DictAction
+from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
+from mmengine.utils import ProgressBar
 
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import (
-    DATASETS,
-    VISUALIZERS,  # noqa: E402
-    init_default_scope)
-from mmengine.utils import ProgressBar  # noqa: E402
-from mmrotate.visualization import RotLocalVisualizer  # noqa: E402
+import dkd_mm  # noqa: F401  (compat shims and registration)
+
+# After dkd_mm: its shims must come before mmrotate.
+from mmrotate.visualization import RotLocalVisualizer  # isort: skip
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -14,20 +14,16 @@ ops it does not know are skipped and listed in its warnings.
 import argparse
 import math
 import os.path as osp
-import sys
 from functools import partial
 from typing import List, Optional, Tuple
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config, ConfigDict, DictAction
+from torch import nn
 
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-import torch  # noqa: E402
-from mmdet.structures import DetDataSample  # noqa: E402
-from mmengine.analysis import get_model_complexity_info  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from torch import nn  # noqa: E402
-
+import dkd_mm  # noqa: F401  (compat shims and registration)
 from dkd_mm.distillers.builder import build_model, model_config  # noqa
 
 Detector = Tuple[str, ConfigDict, Optional[str]]

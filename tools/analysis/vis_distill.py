@@ -27,31 +27,26 @@ import copy
 import logging
 import os
 import os.path as osp
-import sys
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.logging import print_log
+from mmengine.registry import DATASETS, MODELS, init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.structures import InstanceData
+from mmengine.utils import ProgressBar
+
+import dkd_mm  # noqa: F401  (compat shims and registration)
+from dkd_mm.functional import Selection
+from dkd_mm.losses import (DynamicGlobalDistillLoss,
+                           InstanceSelectionDistillLoss)
+from dkd_mm.visualization import isd_panel, level_name, level_panel
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import DATASETS, MODELS  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-from mmengine.structures import InstanceData  # noqa: E402
-from mmengine.utils import ProgressBar  # noqa: E402
-
-from dkd_mm.functional import Selection  # noqa: E402
-from dkd_mm.losses import DynamicGlobalDistillLoss  # noqa: E402
-from dkd_mm.losses import InstanceSelectionDistillLoss  # noqa: E402
-from dkd_mm.visualization import isd_panel, level_name  # noqa: E402
-from dkd_mm.visualization import level_panel  # noqa: E402
 
 ANNOTATION_STEPS = ('LoadAnnotations', 'ConvertBoxType')
 

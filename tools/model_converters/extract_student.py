@@ -8,13 +8,9 @@ OUT.pth holds only tensors and plain metadata, so plain mmrotate/mmdet
 out: they are needed only while distilling.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import dkd_mm  # noqa: E402,F401
-from dkd_mm.utils.checkpoint import extract_student  # noqa: E402
+import dkd_mm  # noqa: F401
+from dkd_mm.utils.checkpoint import extract_student
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ synthetic_param_scheduler = [
         by_epoch=False,
         begin=0,
         end=synthetic_max_iters,
-        milestones=[int(synthetic_max_iters * 0.75),
-                    int(synthetic_max_iters * 0.9)],
+        milestones=[
+            int(synthetic_max_iters * 0.75),
+            int(synthetic_max_iters * 0.9)
+        ],
         gamma=0.1)
 ]
 synthetic_optim_wrapper = dict(

@@ -65,6 +65,7 @@ def read_image_size(path: str,
     if check_images == 'exists':
         return None
     from PIL import Image
+
     # Original DOTA v2 scenes exceed PIL's decompression-bomb limit, which
     # guards against untrusted uploads, not against a data set on disk.
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None

@@ -16,20 +16,14 @@ and :mod:`dkd_mm.evaluation.dota_eval`.
 """
 import argparse
 import json
-import os.path as osp
-import sys
 from typing import List, Optional, Tuple
 
-sys.path.insert(
-    0,
-    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
+from mmengine.config import Config
+from mmengine.registry import DATASETS, init_default_scope
 
-import dkd_mm  # noqa: E402,F401  (compat shims and registration)
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
-
-from dkd_mm.datasets import dota  # noqa: E402
-from dkd_mm.evaluation import dota_eval, dota_merge  # noqa: E402
+import dkd_mm  # noqa: F401  (compat shims and registration)
+from dkd_mm.datasets import dota
+from dkd_mm.evaluation import dota_eval, dota_merge
 
 DATASET_CLASSES = dict(
     dota_v1=dota.DOTA_V1_CLASSES, dota_v15=dota.DOTA_V15_CLASSES)

@@ -24,20 +24,15 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 from functools import partial
 from multiprocessing import Pool
 from typing import Dict, Iterator, List, Optional, Tuple
 
-sys.path.insert(
-    0,
-    osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
+from mmengine.utils import ProgressBar
 
-from mmengine.utils import ProgressBar  # noqa: E402
-
-from dkd_mm.datasets import dota_split  # noqa: E402
-from dkd_mm.datasets.labels import LabelIssues, list_images  # noqa: E402
+from dkd_mm.datasets import dota_split
+from dkd_mm.datasets.labels import LabelIssues, list_images
 
 SETTINGS_FILE = 'split_settings.json'
 DONE_FILE = 'split_done.jsonl'
