@@ -247,18 +247,27 @@ def test_rotated_recipes_give_the_same_boxes(sample):
 
 def test_config_pipeline_and_voc_metric(sample):
     cfg = Config.fromfile(CONFIG)
-    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+    # The base file's `nwpu_*` names, as a config takes them whole
+    # (`train_dataloader = {{_base_.nwpu_train_dataloader}}`), with the
+    # `_delete_` marker that replaces upstream's loaders removed.
+    loaders = {}
+    for name in ('train', 'test'):
+        loader = cfg[f'nwpu_{name}_dataloader'].copy()
+        loader.pop('_delete_')
         loader.update(num_workers=0, persistent_workers=False)
         loader.dataset.data_root = sample
-    train = Runner.build_dataloader(cfg.train_dataloader)
+        loaders[name] = loader
+    evaluator = cfg.nwpu_val_evaluator.copy()
+    evaluator.pop('_delete_', None)
+    train = Runner.build_dataloader(loaders['train'])
     assert len(train.dataset) == 7  # empty images filtered for training
     batch = next(iter(train))
     boxes = batch['data_samples'][0].gt_instances.bboxes
     assert isinstance(boxes, HorizontalBoxes) and len(boxes) > 0
 
-    test = Runner.build_dataloader(cfg.test_dataloader)
+    test = Runner.build_dataloader(loaders['test'])
     assert len(test.dataset) == 3
-    metric = METRICS.build(cfg.test_evaluator)
+    metric = METRICS.build(evaluator)
     assert metric.eval_mode == 'area'
     metric.dataset_meta = test.dataset.metainfo
     for batch in test:

@@ -129,15 +129,21 @@ def test_teacher_from_config_file_and_mmrotate_path():
         MODELS.build(_cfg(teacher=upstream))
 
 
-@pytest.mark.parametrize('change, error, match', [
-    (dict(teacher_ckpt='/no/such/teacher.pth'), FileNotFoundError,
-     'no/such/teacher.pth'),
-    (dict(distill_losses=dict(loss_x=dict(type='FitNetLoss', wieght=1))),
-     TypeError, 'distill_losses.loss_x.*wieght'),
-    (dict(distill_losses=dict(fitnet=dict(type='FitNetLoss'))), ValueError,
-     'must contain "loss"'),
-    (dict(teacher='configs/nope.py'), FileNotFoundError, 'nope.py'),
-])
+@pytest.mark.parametrize(
+    'change, error, match',
+    [
+        (dict(teacher_ckpt='/no/such/teacher.pth'), FileNotFoundError,
+         'no/such/teacher.pth'),
+        # A missing default says how to get it.
+        (dict(teacher_ckpt='/no/such/teacher.pth'), FileNotFoundError,
+         r'Train the teacher first \(python tools/train\.py .*\).*'
+         r'model\.teacher_ckpt=PATH'),
+        (dict(distill_losses=dict(loss_x=dict(type='FitNetLoss', wieght=1))),
+         TypeError, 'distill_losses.loss_x.*wieght'),
+        (dict(distill_losses=dict(fitnet=dict(type='FitNetLoss'))), ValueError,
+         'must contain "loss"'),
+        (dict(teacher='configs/nope.py'), FileNotFoundError, 'nope.py'),
+    ])
 def test_config_errors_name_the_field(change, error, match):
     with pytest.raises(error, match=match):
         MODELS.build(_cfg(**change))

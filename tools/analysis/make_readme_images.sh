@@ -6,7 +6,9 @@
 #
 # 1. the tiny split (tools/data/make_synthetic_dota.py --split tiny);
 # 2. a teacher: $TEACHER_CKPT if set, else the demo's teacher
-#    (work_dirs/demo/teacher/teacher.pth, from tools/run_demo.sh) if it
+#    (work_dirs/rotated-retinanet_r50_fpn_synthetic/iter_600.pth, the DKD
+#    configs' default, from `python tools/train.py
+#    configs/teachers/rotated-retinanet_r50_fpn_synthetic.py`) if it
 #    exists, else a short run of the teacher config on the tiny split;
 # 3. a short DKD run (GD + ISD + TSA) with validation every few iterations;
 # 4. tools/analysis/vis_distill.py on one val image (GD maps of one level,
@@ -44,8 +46,9 @@ echo "== data: $DATA"
 "$PYTHON" tools/data/make_synthetic_dota.py --out-dir "$DATA" --split tiny \
   --no-progress
 
-if [[ -z "${TEACHER_CKPT:-}" && -f work_dirs/demo/teacher/teacher.pth ]]; then
-  TEACHER_CKPT=work_dirs/demo/teacher/teacher.pth
+DEFAULT_TEACHER=work_dirs/rotated-retinanet_r50_fpn_synthetic/iter_600.pth
+if [[ -z "${TEACHER_CKPT:-}" && -f "$DEFAULT_TEACHER" ]]; then
+  TEACHER_CKPT="$DEFAULT_TEACHER"
 fi
 if [[ -z "${TEACHER_CKPT:-}" ]]; then
   TEACHER_CKPT=$WORK/teacher/iter_$TEACHER_ITERS.pth
