@@ -106,10 +106,17 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(
     os.makedirs(killed)
     _train_until_killed(['tools/train.py', DKD, '--work-dir', killed] +
                         options, killed)
+    with open(osp.join(killed, 'last_checkpoint')) as f:
+        before = torch.load(f.read().strip())['optimizer']['state']
     log = run_tool(['tools/train.py', DKD, '--work-dir', killed, '--resume'] +
                    options)
     resumed_at = int(log.split('resumed epoch: 0, iter: ')[1].split()[0])
     assert 1 <= resumed_at < MAX_ITERS
+    assert 'sha256' in log  # the teacher was reloaded from teacher_ckpt
+    # The optimizer's state (AdamW moments) was restored and kept moving.
+    after = torch.load(osp.join(killed, f'iter_{MAX_ITERS}.pth'))
+    assert before.keys() == after['optimizer']['state'].keys()
+    assert len(before) > 0
 
     (expected, ), runs = _scalars(reference), _scalars(killed)
     assert sorted(expected) == list(range(1, MAX_ITERS + 1))
