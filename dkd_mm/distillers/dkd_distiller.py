@@ -20,7 +20,6 @@ evaluators work unchanged.  Checkpoints hold the student and the adapters,
 not the teacher, which is reloaded from ``teacher_ckpt`` when built.
 """
 import logging
-import os.path as osp
 from functools import partial
 from typing import Dict, List, Optional, Union
 
@@ -89,16 +88,17 @@ class DKDDistiller(BaseModel):
             print_log(
                 'DKDDistiller: teacher_ckpt is None, the teacher keeps '
                 'random weights', 'current', logging.WARNING)
-        elif '://' not in teacher_ckpt and not osp.isfile(teacher_ckpt):
-            where = teacher if isinstance(teacher, str) else 'TEACHER_CONFIG'
-            raise FileNotFoundError(
-                f'teacher_ckpt {teacher_ckpt!r} does not exist. Train the '
-                f'teacher first (python tools/train.py {where}; the DKD '
-                'configs name the file that writes next to their '
-                'teacher_ckpt), or point to a trained one with '
-                '--cfg-options model.teacher_ckpt=PATH.')
         else:
-            load_teacher_weights(self.teacher, teacher_ckpt)
+            try:
+                load_teacher_weights(self.teacher, teacher_ckpt)
+            except FileNotFoundError as exc:
+                where = (
+                    teacher if isinstance(teacher, str) else 'TEACHER_CONFIG')
+                raise FileNotFoundError(
+                    f'{exc}. Train the teacher first (python tools/train.py '
+                    f'{where}; the DKD configs name the file that writes '
+                    'next to their teacher_ckpt), or point to a trained one '
+                    'with --cfg-options model.teacher_ckpt=PATH.') from None
         self._freeze_teacher()
 
         channels_s, num_levels = neck_levels(student_cfg, 'student')

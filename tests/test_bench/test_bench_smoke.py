@@ -12,6 +12,7 @@ from bench.cost import mask_benchmark, parse_cfg_options
 from bench.run import (FAMILIES, METHODS, TEACHER, format_table, pair_options,
                        seconds_per_iter, write_section)
 from bench.runs import ROOT
+from tests.test_tools.conftest import run_tool
 
 
 def test_vectorised_masks_equal_per_box_reference():
@@ -73,19 +74,6 @@ def test_seconds_per_iter_reads_the_training_log(tmp_path):
     assert seconds_per_iter(str(tmp_path / 'missing')) is None
 
 
-def _run(args, timeout=900):
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.run(
-        [sys.executable] + args,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout
-
-
 def test_mmrazor_imports_with_the_shim_only():
     # tools/setup_env.sh installs the bench extra (mmrazor): no skip.
     # A fresh interpreter: torch's module objects as installed.
@@ -95,7 +83,7 @@ def test_mmrazor_imports_with_the_shim_only():
             'from bench.mmrazor_shim import apply; apply(); '
             'import mmrazor.models; from mmrazor.registry import MODELS; '
             'print(MODELS.get("FpnTeacherDistill").__name__)')
-    assert 'FpnTeacherDistill' in _run(['-c', code])
+    assert 'FpnTeacherDistill' in run_tool(['-c', code])
 
 
 @pytest.mark.slow
@@ -104,10 +92,12 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     mmrazor's PKD: teacher, students, evaluation, table."""
     methods = ['dkd (GD+ISD+TSA)', 'mmrazor PKD']
     work_dir = str(tmp_path / 'bench')
-    out = _run([
-        'bench/run.py', '--quick', '--work-dir', work_dir, '--data-root',
-        str(tmp_path / 'data'), '--methods'
-    ] + methods)
+    out = run_tool(
+        [
+            'bench/run.py', '--quick', '--work-dir', work_dir, '--data-root',
+            str(tmp_path / 'data'), '--methods'
+        ] + methods,
+        timeout=900)
     with open(osp.join(work_dir + '_quick', 'results.json')) as f:
         results = json.load(f)
     assert list(results) == ['teacher'] + methods
@@ -123,16 +113,19 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
 @pytest.mark.slow
 def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     data = str(tmp_path / 'data')
-    _run([
+    run_tool([
         'tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
         'tiny', '--no-progress'
     ])
     for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
-        out = _run([
+        out = run_tool([
             'bench/cost.py', '--one', name, 'train', '--steps', '1',
             '--data-root', data
         ])
-        result = json.loads(out.strip().splitlines()[-1])
+        # The JSON line the subprocess prints last on stdout (run_tool
+        # returns stdout then stderr).
+        result = json.loads(
+            [line for line in out.splitlines() if line.startswith('{')][-1])
         assert set(result) == {'seconds', 'peak_mb'}
         # A step within the subprocess's own run time; the resident set in
         # MB (ru_maxrss is KB on Linux): torch, mmdet and the two models
