@@ -14,7 +14,7 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     # bench/ is a package too: its scripts import each other as `bench.*`.
-    packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*')),
     python_requires='>=3.8',
     # mmcv (with compiled ops) is built by tools/setup_env.sh; torch>=2.0 so
     # that users with GPUs keep their own CUDA build.

@@ -8,7 +8,6 @@ scope.  Inside dkd_mm's own modules, plain names resolve in dkd_mm first.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
@@ -24,5 +23,3 @@ MODEL_WRAPPERS = Registry(
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['dkd_mm.hooks'])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['dkd_mm.datasets'])
-# Nothing registers here yet; tests build upstream metrics through it.
-METRICS = Registry('metric', parent=MMENGINE_METRICS)

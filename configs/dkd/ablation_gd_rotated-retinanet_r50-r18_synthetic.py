@@ -8,4 +8,5 @@ model = dict(
             loss_bbox=dict(
                 _delete_=True, type='mmdet.L1Loss', loss_weight=1.0))),
     distill_losses=dict(
-        _delete_=True, loss_gd=dict(type='DynamicGlobalDistillLoss')))
+        _delete_=True,
+        loss_global_distill=dict(type='DynamicGlobalDistillLoss')))

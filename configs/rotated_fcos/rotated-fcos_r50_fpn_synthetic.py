@@ -5,7 +5,8 @@
 #
 # Box loss.  Upstream's RotatedIoULoss needs mmcv's CUDA-only
 # `diff_iou_rotated`, so by default this config, which runs anywhere, uses GWD
-# (mmrotate's GDLoss, loss_type='gwd') on the same decoded rotated boxes.
+# (mmrotate's GDLoss, loss_type='gwd': a Gaussian-distribution box loss, not
+# DKD's global distillation) on the same decoded rotated boxes.
 # KLD is not used: on an initialised rotated FCOS it gives a NaN box loss at
 # the first step (issue 4).  With CUDA, set `cuda_box_loss = True` below: the
 # teacher, the students (whose TSA wraps this loss) and the DKD config of the
@@ -32,7 +33,10 @@ model = dict(
         # The weight of upstream's IoU loss and of its KLD variant.
         loss_bbox=dict(_delete_=True, type='RotatedIoULoss', loss_weight=1.0)
         if cuda_box_loss else dict(
-            _delete_=True, type='GDLoss', loss_type='gwd', loss_weight=1.0)),
+            _delete_=True,
+            type='mmrotate.GDLoss',  # Gaussian (GWD) box loss
+            loss_type='gwd',
+            loss_weight=1.0)),
     test_cfg=dict(nms_pre=1000, max_per_img=200))
 
 train_dataloader = {{_base_.synthetic_train_dataloader}}

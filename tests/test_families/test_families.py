@@ -19,7 +19,7 @@ import torch
 from mmdet.models.utils import samplelist_boxtype2tensor
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.registry import DefaultScope
+from mmengine.registry import METRICS, DefaultScope
 from mmengine.structures import InstanceData
 from mmrotate.evaluation.functional import mean_ap as rotated_mean_ap
 
@@ -29,7 +29,7 @@ from dkd_mm.datasets.nwpu import NWPU_CLASSES
 from dkd_mm.distillers import DKDDistiller, dkd_distiller
 from dkd_mm.distillers.context import box_tensor
 from dkd_mm.losses.tsa_loss import TSALoss
-from dkd_mm.registry import METRICS, MODELS
+from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch
 from dkd_mm.testing._utils import REPO_ROOT
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
@@ -106,7 +106,8 @@ FAMILIES = {
         ANCHOR_FREE,
         rotated=False),
 }
-GD_KEYS = ('loss_gd_fg', 'loss_gd_bg', 'loss_gd_global')
+GD_KEYS = ('loss_global_distill_fg', 'loss_global_distill_bg',
+           'loss_global_distill_relation')
 ISD_KEYS = ('loss_isd_feat', 'loss_isd_relation')
 
 _CONFIGS: dict = {}

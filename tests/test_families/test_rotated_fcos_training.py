@@ -115,7 +115,8 @@ def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(cuda_configs):
 def test_dkd_training_steps_stay_finite(tiny_data, tmp_path):
     losses = train_losses(tiny_run_cfg(DKD, tiny_data, str(tmp_path)))
     for key in ('loss', 'loss_cls', 'loss_bbox', 'loss_centerness',
-                'loss_gd_fg', 'loss_gd_bg', 'loss_gd_global', 'loss_isd_feat',
+                'loss_global_distill_fg', 'loss_global_distill_bg',
+                'loss_global_distill_relation', 'loss_isd_feat',
                 'loss_isd_relation'):
         assert len(losses[key]) == STEPS, key
         assert np.isfinite(losses[key]).all(), (key, losses[key])
@@ -129,5 +130,6 @@ def test_cuda_box_loss_training_steps_stay_finite(tiny_data, tmp_path,
                                                   cuda_configs):
     losses = train_losses(
         tiny_run_cfg(DKD, tiny_data, str(tmp_path), cuda_configs))
-    for key in ('loss', 'loss_bbox', 'loss_gd_fg', 'loss_isd_feat'):
+    for key in ('loss', 'loss_bbox', 'loss_global_distill_fg',
+                'loss_isd_feat'):
         assert np.isfinite(losses[key]).all(), (key, losses[key])

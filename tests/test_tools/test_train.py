@@ -23,9 +23,9 @@ def test_dkd_train_two_iterations_logs_every_loss(tiny_data, teacher_ckpt,
         str(tmp_path), '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'
     ] + tiny_options(tiny_data, 2))
     assert [i for i, _ in _iter_lines(log)] == ['1', '2']
-    for key in ('loss_cls', 'loss_bbox', 'loss_gd_fg', 'loss_gd_bg',
-                'loss_gd_global', 'loss_isd_feat', 'isd_candidates',
-                'distill_scale'):
+    for key in ('loss_cls', 'loss_bbox', 'loss_global_distill_fg',
+                'loss_global_distill_bg', 'loss_global_distill_relation',
+                'loss_isd_feat', 'isd_candidates', 'distill_scale'):
         assert f'{key}: ' in log, key
     assert 'sha256' in log  # DKDTeacherHook checked and logged the teacher
     assert 'dota/mAP' in log  # validation ran with mmrotate's metric

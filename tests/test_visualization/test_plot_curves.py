@@ -37,7 +37,7 @@ def _write_log(path, scale: float = 1.0) -> str:
                 lr=0.01 * step,
                 loss=2.0 / step * scale,
                 loss_cls=1.0 / step,
-                loss_gd_fg=0.1 * scale,
+                loss_global_distill_fg=0.1 * scale,
                 isd_candidates=10,
                 isd_selected=step,
                 isd_outliers=1,
@@ -80,7 +80,7 @@ def test_two_runs_overlaid_png_of_expected_size(tmp_path):
         str(tmp_path / 'run_a'), logs[1], '--keys', 'loss*', 'isd_*', 'lr',
         'dota/mAP', '--out', out, '--title', 'two runs'
     ])
-    # loss, loss_cls, loss_gd_fg, isd_* (4 keys in one panel), lr, dota/mAP:
+    # loss, loss_cls, loss_global_distill_fg, isd_* (4 keys in one panel), lr, dota/mAP:
     # 6 panels, 2 rows x 3 columns of 4 x 3 inches at 100 dpi.
     image = cv2.imread(out)
     assert image is not None and image.shape == (600, 1200, 3)
@@ -90,8 +90,8 @@ def test_two_runs_overlaid_png_of_expected_size(tmp_path):
 def test_default_keys_pdf_and_errors(tmp_path):
     log = _write_log(tmp_path / 'a.json')
     runs = [plot_curves.load_curves(log)]
-    assert plot_curves.select_keys(['loss*'],
-                                   runs) == ['loss', 'loss_cls', 'loss_gd_fg']
+    assert plot_curves.select_keys(
+        ['loss*'], runs) == ['loss', 'loss_cls', 'loss_global_distill_fg']
     assert plot_curves.group_keys(['lr', 'isd_a', 'isd_b'],
                                   ['isd_*']) == [('lr', ['lr']),
                                                  ('isd_*', ['isd_a', 'isd_b'])]
@@ -116,7 +116,9 @@ class _Toy(BaseModel):
         if mode == 'loss':
             hub = MessageHub.get_current_instance()
             hub.update_scalar('train/isd_selected', 3)
-            return dict(loss_cls=out.pow(2).mean(), loss_gd_fg=out.mean()**2)
+            return dict(
+                loss_cls=out.pow(2).mean(),
+                loss_global_distill_fg=out.mean()**2)
         return [dict(pred=o) for o in out]
 
 
@@ -167,8 +169,8 @@ def test_real_mmengine_log(tmp_path):
         out
     ])
     curves = plot_curves.load_curves(str(tmp_path))
-    assert curves['loss_gd_fg'][0] == [1, 2, 3, 4]
+    assert curves['loss_global_distill_fg'][0] == [1, 2, 3, 4]
     assert curves['isd_selected'][1] == [3.0] * 4
     assert curves['dota/mAP'] == ([2, 4], [0.5, 0.5])
-    # loss, loss_cls, loss_gd_fg, isd_*, lr, dota/mAP: 2 x 3 panels.
+    # loss, loss_cls, loss_global_distill_fg, isd_*, lr, dota/mAP: 2 x 3 panels.
     assert cv2.imread(out).shape == (600, 1200, 3)

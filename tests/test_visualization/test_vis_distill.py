@@ -269,7 +269,7 @@ def _horizontal_distiller():
         student=student,
         teacher=teacher,
         distill_losses=dict(
-            loss_gd=dict(type='DynamicGlobalDistillLoss'),
+            loss_global_distill=dict(type='DynamicGlobalDistillLoss'),
             loss_isd=dict(
                 type='InstanceSelectionDistillLoss', iou_thr=0.0, k_std=0.5)))
     with DefaultScope.overwrite_default_scope('mmdet'):

@@ -108,12 +108,13 @@ def loss_modules(
 ) -> Tuple[DynamicGlobalDistillLoss, InstanceSelectionDistillLoss]:
     """The distiller's GD and ISD losses, defaults where it has none."""
     losses = list(getattr(model, 'distill_losses', {}).values())
-    gd = next((m for m in losses if isinstance(m, DynamicGlobalDistillLoss)),
-              DynamicGlobalDistillLoss())
+    global_distill = next(
+        (m for m in losses if isinstance(m, DynamicGlobalDistillLoss)),
+        DynamicGlobalDistillLoss())
     isd = next(
         (m for m in losses if isinstance(m, InstanceSelectionDistillLoss)),
         InstanceSelectionDistillLoss())
-    return gd, isd
+    return global_distill, isd
 
 
 def load_items(cfg: Config, images: Optional[List[str]],
@@ -156,7 +157,8 @@ def load_items(cfg: Config, images: Optional[List[str]],
 
 
 @torch.no_grad()
-def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
+def inspect_image(model: torch.nn.Module,
+                  global_distill: DynamicGlobalDistillLoss,
                   isd: InstanceSelectionDistillLoss, data: dict,
                   train_status: float) -> Inspection:
     """Run one image through the distiller as its losses see it: the
@@ -171,8 +173,9 @@ def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
             labels=torch.zeros(0, dtype=torch.long, device=inputs.device))
     context = model.distill_context(inputs, samples)
     input_shape = context.batch_input_shape
-    maps = gd.compute_maps(context.student_feats, context.teacher_feats,
-                           context.gt_bboxes, input_shape)
+    maps = global_distill.compute_maps(context.student_feats,
+                                       context.teacher_feats,
+                                       context.gt_bboxes, input_shape)
     candidates, selection = isd.select(context.teacher_preds,
                                        context.student_preds,
                                        context.gt_bboxes, context.gt_labels,
@@ -199,7 +202,7 @@ def inspect_image(model: torch.nn.Module, gd: DynamicGlobalDistillLoss,
 def write_panels(result: Inspection,
                  stem: str,
                  out_dir: str,
-                 gd: DynamicGlobalDistillLoss,
+                 global_distill: DynamicGlobalDistillLoss,
                  scale: float,
                  isd_score_thr: float,
                  train_status: float,
@@ -211,8 +214,8 @@ def write_panels(result: Inspection,
             result.image,
             maps,
             result.gt_boxes,
-            gd.alpha,
-            gd.beta,
+            global_distill.alpha,
+            global_distill.beta,
             scale=scale)
         paths.append(_write(panel, osp.join(out_dir, f'{stem}_{name}.png')))
     panel, _ = isd_panel(
@@ -241,15 +244,16 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
     model, status = build_distiller(cfg, args.checkpoint, device)
     if args.train_status is not None:
         status = args.train_status
-    gd, isd = loss_modules(model)
+    global_distill, isd = loss_modules(model)
     items = load_items(cfg, args.images, args.num)
     os.makedirs(args.out_dir, exist_ok=True)
     paths = []
     progress = ProgressBar(len(items))
     for stem, data in items:
-        result = inspect_image(model, gd, isd, data, status)
-        paths += write_panels(result, stem, args.out_dir, gd, args.scale,
-                              isd.score_thr, status, args.isd_scale)
+        result = inspect_image(model, global_distill, isd, data, status)
+        paths += write_panels(result, stem, args.out_dir, global_distill,
+                              args.scale, isd.score_thr, status,
+                              args.isd_scale)
         progress.update()
     print(f'\nwrote {len(paths)} images to {args.out_dir}')
     return paths

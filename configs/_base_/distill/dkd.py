@@ -15,7 +15,7 @@
 # The `dkd_` prefix keeps the name apart from the student config's (mmengine
 # forbids duplicate keys among bases).
 dkd_distill_losses = dict(
-    loss_gd=dict(type='DynamicGlobalDistillLoss'),
+    loss_global_distill=dict(type='DynamicGlobalDistillLoss'),
     loss_isd=dict(type='InstanceSelectionDistillLoss'))
 
 # Distillation weights ramp up over the first 50 iterations; set

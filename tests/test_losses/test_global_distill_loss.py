@@ -7,7 +7,7 @@ import torch
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
 from dkd_mm.functional import (channel_attention, foreground_mask,
                                relation_loss, spatial_attention)
-from dkd_mm.losses.gd_loss import DynamicGlobalDistillLoss
+from dkd_mm.losses.global_distill_loss import DynamicGlobalDistillLoss
 from dkd_mm.registry import MODELS
 
 # The raw-feature form (standardize=False): hand-worked values below.
@@ -41,7 +41,7 @@ def test_known_values():
     torch.testing.assert_close(out['fg'], torch.tensor(2.))
     torch.testing.assert_close(
         out['bg'], torch.tensor(2 * (2 * e + 4 * e4) / (2 * e + e4)))
-    torch.testing.assert_close(out['global'], torch.tensor(2 * 15 / 16))
+    torch.testing.assert_close(out['relation'], torch.tensor(2 * 15 / 16))
 
 
 def test_weights_scale_terms_and_tensor_input():
@@ -51,7 +51,7 @@ def test_weights_scale_terms_and_tensor_input():
     scaled = DynamicGlobalDistillLoss(
         alpha=2., beta=3., gamma=5., bg_normalize=False,
         standardize=False)((student, ), (teacher, ), boxes, (16, 16))
-    for key, factor in (('fg', 2.), ('bg', 3.), ('global', 5.)):
+    for key, factor in (('fg', 2.), ('bg', 3.), ('relation', 5.)):
         torch.testing.assert_close(scaled[key], factor * unit[key])
 
 
@@ -95,7 +95,7 @@ def test_matches_reference_on_two_levels_two_images():
     fg, bg, glob = _reference(student, teacher, boxes, (64, 96), 0.5)
     torch.testing.assert_close(out['fg'], fg)
     torch.testing.assert_close(out['bg'], bg)
-    torch.testing.assert_close(out['global'], glob)
+    torch.testing.assert_close(out['relation'], glob)
 
 
 def test_standardized_known_values():
@@ -140,7 +140,7 @@ def test_standardized_terms_do_not_depend_on_feature_scale():
         torch.testing.assert_close(scaled[key], out[key], rtol=1e-3, atol=1e-5)
     # Unrelated unit-variance maps: each term is O(1), not O(cells).
     assert 0.3 < out['fg'] < 10 and 0.3 < out['bg'] < 10
-    assert 0 < out['global'] < 4
+    assert 0 < out['relation'] < 4
     # Two copies of the image and its boxes: the same value.
     doubled = loss(
         tuple(torch.cat([s, s]) for s in student),
@@ -159,7 +159,7 @@ def test_empty_gt_gives_zero_fg_and_finite_rest(dim):
     out = DynamicGlobalDistillLoss()(student, teacher,
                                      [torch.zeros(0, dim)] * 2, (32, 32))
     assert out['fg'].item() == 0.
-    assert out['bg'] > 0 and torch.isfinite(out['global'])
+    assert out['bg'] > 0 and torch.isfinite(out['relation'])
     sum(out.values()).backward()
     assert torch.isfinite(student.grad).all()
 

@@ -34,7 +34,7 @@ class DynamicGlobalDistillLoss(nn.Module):
       each image's background cells of the detached discrepancy
       ``D = mean_c (T - S) ** 2`` (see ``background_weights``), summing to
       1 per image and level;
-    * ``global = gamma * mean_l mean((G_s - G_t) ** 2)``, ``G`` the cosine
+    * ``relation = gamma * mean_l mean((G_s - G_t) ** 2)``, ``G`` the cosine
       affinity of the cells pooled to at most ``pool_size`` per side.
 
     Every term is a weighted mean of errors between standardised maps: about
@@ -130,7 +130,7 @@ class DynamicGlobalDistillLoss(nn.Module):
             batch_input_shape (tuple[int, int]): Padded input ``(H, W)``.
 
         Returns:
-            dict[str, Tensor]: scalar ``fg``, ``bg`` and ``global`` terms.
+            dict[str, Tensor]: scalar ``fg``, ``bg`` and ``relation`` terms.
         """
         pairs, boxes = self._pairs(student_feats, teacher_feats, gt_bboxes)
         fg_sum = fg_weight = bg_loss = global_loss = 0
@@ -157,7 +157,7 @@ class DynamicGlobalDistillLoss(nn.Module):
         return {
             'fg': self.loss_weight * self.alpha * fg_loss,
             'bg': self.loss_weight * self.beta * bg_loss,
-            'global': self.loss_weight * self.gamma * global_loss
+            'relation': self.loss_weight * self.gamma * global_loss
         }
 
     @torch.no_grad()
