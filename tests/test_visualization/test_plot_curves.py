@@ -80,7 +80,8 @@ def test_two_runs_overlaid_png_of_expected_size(tmp_path):
         str(tmp_path / 'run_a'), logs[1], '--keys', 'loss*', 'isd_*', 'lr',
         'dota/mAP', '--out', out, '--title', 'two runs'
     ])
-    # loss, loss_cls, loss_global_distill_fg, isd_* (4 keys in one panel), lr, dota/mAP:
+    # loss, loss_cls, loss_global_distill_fg, isd_* (4 keys in one panel),
+    # lr, dota/mAP:
     # 6 panels, 2 rows x 3 columns of 4 x 3 inches at 100 dpi.
     image = cv2.imread(out)
     assert image is not None and image.shape == (600, 1200, 3)
@@ -172,5 +173,6 @@ def test_real_mmengine_log(tmp_path):
     assert curves['loss_global_distill_fg'][0] == [1, 2, 3, 4]
     assert curves['isd_selected'][1] == [3.0] * 4
     assert curves['dota/mAP'] == ([2, 4], [0.5, 0.5])
-    # loss, loss_cls, loss_global_distill_fg, isd_*, lr, dota/mAP: 2 x 3 panels.
+    # loss, loss_cls, loss_global_distill_fg, isd_*, lr, dota/mAP: 2 x 3
+    # panels.
     assert cv2.imread(out).shape == (600, 1200, 3)
