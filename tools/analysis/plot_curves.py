@@ -10,8 +10,7 @@ used).  Each line is one JSON record: training records hold ``step``
 ``isd_selected``; validation records hold metrics such as ``dota/mAP`` and
 are plotted at the iteration they followed (mmengine writes their ``step``
 as the epoch, 0 in iteration-based runs).  KEYS are names or shell patterns
-(default
-``loss*``), e.g. ``--keys 'loss_*' 'isd_*' lr dota/mAP``.  Several logs are
+(default ``loss*``), e.g. ``--keys 'loss_*' 'isd_*' lr dota/mAP``.  Several logs are
 overlaid in every panel, as mmdet's ``analyze_logs.py plot_curve`` does.
 Keys matching a ``--together`` pattern (default ``isd_*``: the ISD counts)
 share one panel.
