@@ -5,25 +5,25 @@
 
 LOG is the ``scalars.json`` (or ``<timestamp>.json``) that mmengine writes
 under ``<work_dir>/<timestamp>/vis_data/``, or a work dir (its latest run is
-used).  Each line is one JSON record: training records hold ``step``
+used). Each line is one JSON record: training records hold ``step``
 (iteration), ``lr`` and the losses, e.g. ``loss_global_distill_fg`` or
 ``isd_selected``; validation records hold metrics such as ``dota/mAP`` and are
 plotted at the iteration they followed (mmengine writes their ``step`` as the
-epoch, 0 in iteration-based runs).  KEYS are names or shell patterns (default
-``loss*``), e.g. ``--keys 'loss_*' 'isd_*' lr dota/mAP``.  Several logs are
+epoch, 0 in iteration-based runs). KEYS are names or shell patterns (default
+``loss*``), e.g. ``--keys 'loss_*' 'isd_*' lr dota/mAP``. Several logs are
 overlaid in every panel, as mmdet's ``analyze_logs.py plot_curve`` does. Keys
 matching a ``--together`` pattern (default ``isd_*``: the ISD counts) share one
-panel. """ import argparse import fnmatch import glob import json import math
+panel.
+"""
+import argparse
+import fnmatch
+import glob
+import json
+import math
 import os.path as osp
-import typing
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import Dict
-import import
-import List
 import matplotlib
-import Optional
-import Sequence
-import Tuple
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
