@@ -9,7 +9,7 @@ from mmengine.utils import get_installed_path
 from torch import nn
 
 from dkd_mm.registry import MODELS
-from dkd_mm.utils.checkpoint import load_checkpoint_safely
+from dkd_mm.utils.checkpoint import checkpoint_file, load_checkpoint_safely
 
 ModelSpec = Union[str, dict, ConfigDict]
 
@@ -71,14 +71,26 @@ def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
         return MODELS.build(cfg)
 
 
-def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> None:
+def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> str:
     """Load a teacher checkpoint strictly, as untrusted input.
 
-    Accepts a detector checkpoint (``state_dict`` keys of the detector) and a
+    Accepts a detector checkpoint (``state_dict`` keys of the detector, as
+    in mmrotate's and mmdet's model zoos, with or without ``meta``) and a
     distiller checkpoint whose ``student.`` weights are the detector's.
+
+    Args:
+        teacher (nn.Module): The teacher detector.
+        ckpt_path (str): A local file, or an http(s) URL (e.g. a model zoo
+            link) that is downloaded once into torch.hub's cache and then
+            loaded as a local file (:func:`load_checkpoint_safely`).
+
+    Returns:
+        str: The local file the weights came from (``ckpt_path``, or the
+        cached download of a URL).
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        CheckpointDownloadError: If a URL cannot be downloaded.
         UnsafeCheckpointError: If unpickling it would run code.
         ValueError: If its weights do not match the teacher config.
     """
@@ -103,3 +115,4 @@ def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> None:
             f'teacher_ckpt {ckpt_path!r} does not match the teacher config: '
             f'missing keys {result.missing_keys[:8]}, unexpected keys '
             f'{result.unexpected_keys[:8]}')
+    return checkpoint_file(ckpt_path)

@@ -48,8 +48,12 @@ class DKDDistiller(BaseModel):
         teacher (str | dict): The teacher detector, likewise; file paths may
             be ``mmrotate::``/``mmdet::`` package paths.
         teacher_ckpt (str, optional): The teacher's weights, loaded when the
-            distiller is built with ``weights_only=True``.  None keeps a
-            randomly initialised teacher (tests, debugging) and warns.
+            distiller is built with ``weights_only=True``: a local file or
+            an http(s) URL (a model zoo link), downloaded once into
+            torch.hub's cache (``$TORCH_HOME/hub/checkpoints``).  Once
+            built, ``self.teacher_ckpt`` is the local file (the cached one
+            for a URL).  None keeps a randomly initialised teacher (tests,
+            debugging) and warns.
         distill_losses (dict): Loss name (must contain ``'loss'``) -> loss
             config.  Each loss receives the step's values named by its
             ``forward`` arguments.  Defaults to no distillation loss.
@@ -90,7 +94,9 @@ class DKDDistiller(BaseModel):
                 'random weights', 'current', logging.WARNING)
         else:
             try:
-                load_teacher_weights(self.teacher, teacher_ckpt)
+                # The local file, so the teacher hook can checksum it.
+                self.teacher_ckpt = load_teacher_weights(
+                    self.teacher, teacher_ckpt)
             except FileNotFoundError as exc:
                 where = (
                     teacher if isinstance(teacher, str) else 'TEACHER_CONFIG')
@@ -98,7 +104,8 @@ class DKDDistiller(BaseModel):
                     f'{exc}. Train the teacher first (python tools/train.py '
                     f'{where}; the DKD configs name the file that writes '
                     'next to their teacher_ckpt), or point to a trained one '
-                    'with --cfg-options model.teacher_ckpt=PATH.') from None
+                    '(a file or a model zoo http(s) URL) with '
+                    '--cfg-options model.teacher_ckpt=PATH.') from None
         self._freeze_teacher()
 
         channels_s, num_levels = neck_levels(student_cfg, 'student')
