@@ -115,6 +115,8 @@ def download_checkpoint(url: str,
     Raises:
         CheckpointDownloadError: If the download fails (the message names
             the URL and the cache file) or the hash does not match.
+        ValueError: If ``url`` is not an http(s) URL naming a file, or
+            ``check_hash`` is set and the name carries no hash.
     """
     dst = checkpoint_file(url, cache_dir)
     if dst == url:

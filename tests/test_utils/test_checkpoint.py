@@ -64,7 +64,8 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv('no_proxy', '127.0.0.1')
     monkeypatch.setenv('NO_PROXY', '127.0.0.1')
     httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, args=(0.05, ), daemon=True)
     thread.start()
     base = f'http://127.0.0.1:{httpd.server_address[1]}'
     yield SimpleNamespace(
@@ -146,7 +147,7 @@ def test_url_pickle_that_runs_code_is_refused(server, torch_home, tmp_path,
     path = str(tmp_path / 'evil.pth')
     if writer == 'pickle':
         with open(path, 'wb') as f:
-            pickle.dump(evil, f)
+            pickle.dump(evil, f, protocol=2)
     else:
         torch.save(evil, path)
     url = _publish(server, path, 'evil.pth')
