@@ -1,0 +1,25 @@
+# DKD (GD + ISD + TSA) on NWPU VHR-10: the ResNet-50 Faster R-CNN teacher
+# teaches the ImageNet-initialised ResNet-18 student, on mmdet's 1x schedule
+# (lr and its scaling: see the teacher config), with the project's default
+# distillation weights.  ISD's teacher instances come from the teacher's own
+# predict path (RPN proposals, then the RoI head).  There is no NWPU VHR-10
+# model zoo: train the teacher first, which writes `teacher_ckpt`,
+#   python tools/train.py configs/nwpu/faster-rcnn_r50_fpn_1x_nwpu.py
+# or pass another with --cfg-options model.teacher_ckpt=PATH.
+# Swap the student by inheriting this file and overriding `model.student`.
+_base_ = ['./faster-rcnn_r18_fpn_tsa_1x_nwpu.py', '../_base_/distill/dkd.py']
+
+teacher_ckpt = 'work_dirs/faster-rcnn_r50_fpn_1x_nwpu/epoch_12.pth'
+
+model = dict(
+    _delete_=True,
+    type='dkd_mm.DKDDistiller',
+    student={{_base_.model}},
+    teacher='{{fileDirname}}/faster-rcnn_r50_fpn_1x_nwpu.py',
+    teacher_ckpt=teacher_ckpt,
+    distill_losses={{_base_.dkd_distill_losses}})
+
+# Distillation warms up with the schedule's lr: 500 iterations.
+custom_hooks = [
+    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=500)
+]
