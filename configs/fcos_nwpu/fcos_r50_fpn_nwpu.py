@@ -28,4 +28,4 @@ train_dataloader = {{_base_.nwpu_train_dataloader}}
 val_dataloader = {{_base_.nwpu_val_dataloader}}
 test_dataloader = {{_base_.nwpu_test_dataloader}}
 val_evaluator = {{_base_.nwpu_val_evaluator}}
-test_evaluator = val_evaluator
+test_evaluator = {{_base_.nwpu_test_evaluator}}

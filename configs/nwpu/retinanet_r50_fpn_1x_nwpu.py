@@ -19,8 +19,4 @@ train_dataloader = {{_base_.nwpu_train_dataloader}}
 val_dataloader = {{_base_.nwpu_val_dataloader}}
 test_dataloader = {{_base_.nwpu_test_dataloader}}
 val_evaluator = {{_base_.nwpu_val_evaluator}}
-# The same metric, written out: `{{_base_.nwpu_val_evaluator}}` a second
-# time would be the dict whose `_delete_` the merge of val_evaluator already
-# consumed, and would merge into COCO's CocoMetric arguments.
-test_evaluator = dict(
-    _delete_=True, type='mmdet.VOCMetric', metric='mAP', eval_mode='area')
+test_evaluator = {{_base_.nwpu_test_evaluator}}

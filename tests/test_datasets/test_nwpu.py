@@ -1,5 +1,6 @@
 import dkd_mm  # noqa: F401 isort: skip (Python 3.11 shim before mmrotate)
 
+import glob
 import logging
 import os
 import os.path as osp
@@ -19,6 +20,7 @@ from mmrotate.structures import RotatedBoxes
 
 from dkd_mm.datasets.labels import BadLabelError, issues, parse_nwpu_line
 from dkd_mm.datasets.nwpu import NWPU_CLASSES, NWPUVHR10Dataset
+from dkd_mm.testing._utils import REPO_ROOT
 
 REPO = osp.join(osp.dirname(__file__), '..', '..')
 CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'nwpu_vhr10.py')
@@ -282,3 +284,17 @@ def test_config_pipeline_and_voc_metric(sample):
             metric.process({}, [data_sample.to_dict()])
     assert metric.evaluate(len(test.dataset))['pascal_voc/mAP'] == 1.0
     assert NWPU_CLASSES == tuple(test.dataset.metainfo['classes'])
+
+
+@pytest.mark.parametrize(
+    'config',
+    sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*nwpu*', '*_r50_*.py'))),
+    ids=osp.basename)
+def test_test_evaluator_is_the_nwpu_metric_alone(config):
+    # `test_evaluator = val_evaluator` once merged VOCMetric into the
+    # upstream COCO config's CocoMetric arguments (ann_file, format_only),
+    # which VOCMetric refuses: tools/test.py failed on every NWPU teacher.
+    cfg = Config.fromfile(config)
+    expected = dict(type='mmdet.VOCMetric', metric='mAP', eval_mode='area')
+    assert dict(cfg.val_evaluator) == expected
+    assert dict(cfg.test_evaluator) == expected

@@ -73,3 +73,7 @@ nwpu_test_dataloader = dict(
     dataset=dict(nwpu_val_dataloader['dataset'], ann_file='splits/test.txt'))
 nwpu_val_evaluator = dict(
     _delete_=True, type='mmdet.VOCMetric', metric='mAP', eval_mode='area')
+# A dict of its own: merging val_evaluator consumes its `_delete_`, so
+# `test_evaluator = val_evaluator` (or the same base name twice) would merge
+# the test metric into the upstream config's CocoMetric arguments.
+nwpu_test_evaluator = dict(nwpu_val_evaluator)
