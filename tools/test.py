@@ -22,6 +22,7 @@ import dkd_mm  # noqa: F401  (compat shims and registration)
 from dkd_mm.distillers.builder import load_config
 from dkd_mm.engine.launch import prepare_distributed
 from dkd_mm.utils import extract_student
+from dkd_mm.utils.checkpoint import download_checkpoint, is_url
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,6 +73,11 @@ def main() -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if is_url(args.checkpoint):
+        # A model-zoo link: downloaded once into torch.hub's cache, then
+        # loaded from there weights-only (mmengine's own http loader
+        # unpickles whatever the file holds), as a teacher_ckpt URL is.
+        args.checkpoint = download_checkpoint(args.checkpoint)
     cfg.load_from = args.checkpoint
     if str(cfg.model.get('type', '')).endswith('DKDDistiller'):
         # The student predicts: test it alone, without building or loading
