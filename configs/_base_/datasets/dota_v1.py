@@ -7,94 +7,33 @@
 # default_scope 'mmrotate' or 'dkd_mm'.  As upstream, validation uses
 # trainval (DOTA's test labels are withheld); `submission_dataloader` and
 # `submission_evaluator` write the Task1 files for the evaluation server.
-dataset_type = 'dkd_mm.RobustDOTADataset'
-data_root = 'data/split_ss_dota/'
-backend_args = None
+#
+# The settings are written once, in dota_v1_prefixed.py, under `dota_` names
+# (for a config that inherits an upstream mmrotate config beside them); this
+# file gives them mmrotate's plain names, for a config without other data.
+_base_ = './dota_v1_prefixed.py'
 
-train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(
-        type='mmrotate.ConvertBoxType',
-        box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
-    dict(
-        type='mmdet.RandomFlip',
-        prob=0.75,
-        direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='mmdet.PackDetInputs')
-]
-val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
-    # after Resize, so the boxes the metric sees stay in patch pixels
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(
-        type='mmrotate.ConvertBoxType',
-        box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=None,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='trainval/annfiles/',
-        data_prefix=dict(img_path='trainval/images/'),
-        filter_cfg=dict(filter_empty_gt=True),
-        on_bad_label='skip',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='trainval/annfiles/',
-        data_prefix=dict(img_path='trainval/images/'),
-        test_mode=True,
-        on_bad_label='skip',
-        pipeline=val_pipeline))
+
+def _alone(cfg: dict) -> dict:
+    # `_delete_` only acts on a base's dict of the same name; there is none.
+    return {k: v for k, v in cfg.items() if k != '_delete_'}
+
+
+dataset_type = _base_.dota_dataset_type
+data_root = _base_.dota_data_root
+backend_args = _base_.dota_backend_args
+
+train_pipeline = _base_.dota_train_pipeline
+val_pipeline = _base_.dota_val_pipeline
+test_pipeline = _base_.dota_test_pipeline
+train_dataloader = _alone(_base_.dota_train_dataloader)
+val_dataloader = _alone(_base_.dota_val_dataloader)
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='mmrotate.DOTAMetric', metric='mAP')
+val_evaluator = _alone(_base_.dota_val_evaluator)
 test_evaluator = val_evaluator
 
 # For the server: `test_dataloader = {{_base_.submission_dataloader}}` and
 # `test_evaluator = {{_base_.submission_evaluator}}` in a child config.
-submission_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='',
-        data_prefix=dict(img_path='test/images/'),
-        test_mode=True,
-        pipeline=test_pipeline))
-submission_evaluator = dict(
-    type='mmrotate.DOTAMetric',
-    format_only=True,
-    merge_patches=True,
-    outfile_prefix='./work_dirs/dota/Task1')
+submission_dataloader = _alone(_base_.dota_submission_dataloader)
+submission_evaluator = _alone(_base_.dota_submission_evaluator)
