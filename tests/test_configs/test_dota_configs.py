@@ -51,7 +51,8 @@ def test_config_loads_and_builds(path):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     if not dkd:
-        assert model.backbone.depth == 18
+        # The teachers (*_r50_*) are upstream's; the students ResNet-18.
+        assert model.backbone.depth == (50 if '_r50_' in path else 18)
         return
     # GD and ISD compare the FPN levels one by one: the student's (through
     # the adapters) must have the teacher's shapes.
@@ -286,3 +287,26 @@ def test_test_and_merge_patches_to_the_full_scene(dota_sample, train_runs,
             abs(float(f[1]) - score) < 1e-4 and all(
                 abs(float(v) - e) < 0.011 for v, e in zip(f[2:], expected))
             for f in lines[cls]), (cls, score, expected)
+
+
+@pytest.mark.parametrize('name', list(FAMILIES))
+def test_teacher_config_is_mmrotates_unchanged(name):
+    family = FAMILIES[name]
+    teacher = osp.join(CONFIGS, 'dota',
+                       osp.basename(family.upstream).replace('-rbox', ''))
+    upstream = Config.fromfile(osp.join(UPSTREAM, family.upstream))
+    cfg = Config.fromfile(teacher).to_dict()
+    assert cfg.pop('custom_imports')['imports'] == ['dkd_mm']
+
+    def unscoped_tree(value):
+        # mmengine marks what came through `mmrotate::` with its scope.
+        if isinstance(value, (list, tuple)):
+            return type(value)(unscoped_tree(v) for v in value)
+        if isinstance(value, dict):
+            return {
+                k: unscoped_tree(v)
+                for k, v in value.items() if k != '_scope_'
+            }
+        return value
+
+    assert unscoped_tree(cfg) == upstream.to_dict()
