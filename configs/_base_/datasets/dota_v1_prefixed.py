@@ -16,7 +16,8 @@
 # upstream ones whole.  Not `test_dataloader = val_dataloader` there: mmengine
 # then merges one dict object twice, its `_delete_` acts on the first merge
 # only, and the test loader keeps upstream's keys (e.g. `img_shape`).
-# DOTA v1.5: dota_v15_prefixed.py.  What the data is and how it is read: dota_v1.py, which gives these mmrotate's plain names.
+# DOTA v1.5: dota_v15_prefixed.py.  What the data is and how it is read:
+# dota_v1.py, which gives these mmrotate's plain names.
 dota_dataset_type = 'dkd_mm.RobustDOTADataset'
 dota_data_root = 'data/split_ss_dota/'
 dota_backend_args = None
