@@ -95,7 +95,7 @@ def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(cuda_configs):
              'rotated_fcos/rotated-fcos_r18-thin_fpn_synthetic.py')
     for name in names:
         loss = config(name).model.bbox_head.loss_bbox
-        assert (loss.type, loss.loss_type) == ('GDLoss', 'gwd')
+        assert (loss.type, loss.loss_type) == ('mmrotate.GDLoss', 'gwd')
         cuda = config(name, cuda_configs).model.bbox_head.loss_bbox
         assert cuda == dict(type='RotatedIoULoss', loss_weight=1.0)
     student = config(DKD).model.student.bbox_head.loss_bbox
