@@ -2,6 +2,7 @@
 
     python bench/run.py            # full tables -> docs/benchmarks.md
     python bench/run.py --quick    # minutes: tiny data, a few iterations
+    python bench/run.py --pair {oriented-rcnn,rotated-fcos,retinanet-nwpu}
 
 Accuracy: the teacher is trained once (cached by the hash of its config and
 schedule); then, with the same student and schedule: the plain student,
@@ -9,8 +10,10 @@ FitNet, FGD, PKD, CWD, DKD and its ablations (GD; GD + ISD), with several
 seeds for the plain student and DKD.  Each is evaluated with DOTA-style mAP
 (AP50, AP75 and their mean), per-class AP of the long thin ('ship') and the
 small ('small-vehicle') classes, and the fraction of the teacher-student gap
-it closes.  Cost: see bench/cost.py (training step time and memory, mask
-building, inference).
+it closes.  ``--pair``: a shorter table of another family (teacher, plain
+student, DKD), on the rotated data or, for the horizontal NWPU VHR-10 pair,
+on an NWPU-format sample with mmdet's VOC mAP (bench/data.py).  Cost: see
+bench/cost.py (training step time and memory, mask building, inference).
 """
 import argparse
 import datetime
@@ -26,8 +29,9 @@ import time
 from typing import Dict, List, Optional
 
 from bench import runs
+from bench.data import NWPU, SYNTHETIC_DOTA, BenchData, Columns
 from bench.per_class_ap import per_class_ap
-from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER, run
+from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER
 
 # The benchmark pair, the demo's (bench/runs.py): the project's teacher
 # detector with a ResNet-18 backbone (a well-trained ResNet-50 teacher does not
@@ -53,9 +57,10 @@ METHODS = {
     'mmrazor PKD': 'bench/configs/mmrazor_pkd_rotated-retinanet_synthetic.py',
 }
 RAZOR = ('mmrazor PKD', )
-# Shorter tables for the two-stage and anchor-free families (`--pair`): the
-# project's ResNet-50 teacher and ResNet-18 student of each family, plain and
-# with DKD, as the family's configs define them.
+# Shorter tables for the two-stage and anchor-free families and a horizontal
+# pair (`--pair`): the project's ResNet-50 teacher and ResNet-18 student of
+# each family, plain and with DKD, as the family's configs define them (with
+# the options of their data, `PAIR_DATA`, for every row alike).
 FAMILIES = {
     'oriented-rcnn':
     dict(
@@ -67,7 +72,14 @@ FAMILIES = {
         teacher='configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
         student='configs/rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
         dkd='configs/rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'),
+    'retinanet-nwpu':
+    dict(
+        teacher='configs/retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
+        student='configs/retinanet_nwpu/retinanet_r18_fpn_nwpu.py',
+        dkd='configs/retinanet_nwpu/dkd_retinanet_r50-r18_nwpu.py'),
 }
+# The data of each pair; SYNTHETIC_DOTA where unlisted.
+PAIR_DATA: Dict[str, BenchData] = {'retinanet-nwpu': NWPU}
 # Seeds per method (the first N of --seeds): three for the plain student,
 # the strongest baseline and DKD, two for DKD's ablations and TSA alone, one
 # for the other baselines.
@@ -91,6 +103,21 @@ def pair_options(name: str) -> List[str]:
     return runs.pair_options(distiller=not name.startswith('student'))
 
 
+def row_options(pair: str, name: str) -> List[str]:
+    """The ``--cfg-options`` of method ``name``'s runs ('teacher' for the
+    teacher's) in ``pair``'s table, the teacher checkpoint aside: the
+    options of the pair's data (every row alike), then, for the single-stage
+    table, its pair's (:func:`pair_options`); a --pair family's configs are
+    its pair as written."""
+    data = PAIR_DATA.get(pair, SYNTHETIC_DOTA)
+    if name == 'teacher':
+        return data.options(False)
+    extra = data.options(not name.startswith('student'))
+    if pair == 'rotated-retinanet':
+        extra += pair_options(name)
+    return extra
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
@@ -98,8 +125,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--data-root',
         default=None,
-        help='Where the embedded data is made (default: data/synthetic_dota, '
-        'data/synthetic_dota_tiny with --quick)')
+        help='Where the data is made (default: data/synthetic_dota, '
+        'data/synthetic_dota_tiny with --quick; data/nwpu_bench[_tiny] for '
+        '--pair retinanet-nwpu)')
     parser.add_argument(
         '--pair',
         default='rotated-retinanet',
@@ -171,7 +199,8 @@ def train(name: str,
 
 def evaluate(config: str, ckpt: str, data_root: str,
              extra: List[str]) -> Dict[str, float]:
-    """DOTA mAP at IoU 0.5 and 0.75 plus per-class AP50."""
+    """mAP at IoU 0.5 and 0.75 plus per-class AP50, with the config's test
+    metric (DOTA's or VOC's)."""
     preds = osp.join(osp.dirname(ckpt), 'preds.pkl')
     if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
         print(
@@ -205,11 +234,11 @@ def seconds_per_iter(run_dir: str) -> Optional[float]:
 
 def main() -> None:
     args = parse_args()
-    data_root, split = 'data/synthetic_dota', 'default'
+    data = PAIR_DATA.get(args.pair, SYNTHETIC_DOTA)
+    data_root = args.data_root or (data.quick_root
+                                   if args.quick else data.root)
     if args.quick:
-        data_root, split = 'data/synthetic_dota_tiny', 'tiny'
         args.work_dir += '_quick'
-    data_root = args.data_root or data_root
     family = args.pair != 'rotated-retinanet'
     if family:
         teacher_cfg = FAMILIES[args.pair]['teacher']
@@ -241,21 +270,18 @@ def main() -> None:
                          f'{args.pair}; choose from {list(methods)}')
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
-    run([
-        sys.executable, 'tools/data/make_synthetic_dota.py', '--out-dir',
-        data_root, '--split', split, '--no-progress'
-    ], osp.join(args.work_dir, 'data.log'))
+    data.make(data_root, args.quick, args.work_dir)
+    extra = row_options(args.pair, 'teacher')
     teacher = train('teacher', teacher_cfg, args.teacher_iters, 0,
-                    args.work_dir, data_root, [], teacher_cfg,
+                    args.work_dir, data_root, extra, teacher_cfg,
                     args.cached_only)
     if teacher is None:
         raise SystemExit('--cached-only: the teacher of these settings is '
                          'not trained yet; run without --cached-only first')
-    results = {'teacher': [evaluate(teacher_cfg, teacher, data_root, [])]}
+    results = {'teacher': [evaluate(teacher_cfg, teacher, data_root, extra)]}
     for name in args.methods:
         config = methods[name]
-        # The configs of --pair families are their pair, used as written.
-        extra = [] if family else pair_options(name)
+        extra = row_options(args.pair, name)
         if not name.startswith('student'):
             extra.append(f'model.teacher_ckpt={teacher}')
         seeds = args.seeds[:SEED_COUNTS.get(name, 1)]
@@ -269,15 +295,27 @@ def main() -> None:
             del results[name]
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
-    table = format_table(results)
+    table = format_table(results, data.columns)
     print('\n' + table)
     print(f'\ntotal {time.time() - start:.0f} s')
     if not args.quick:
-        write_report(args, table, time.time() - start)
+        write_report(args, data, table, time.time() - start)
 
 
-def format_table(results: Dict[str, List[dict]]) -> str:
-    """Mean (and spread over seeds) of each metric, and the gap closed."""
+def format_table(results: Dict[str, List[dict]],
+                 columns: Columns = SYNTHETIC_DOTA.columns) -> str:
+    """Mean (and spread over seeds) of each metric, and the gap closed.
+
+    Args:
+        results (dict[str, list[dict]]): Per model, one dict of
+            bench/per_class_ap.py's metrics (and ``s_per_iter``) per seed;
+            'teacher' first.
+        columns (Columns): The per-class AP50 columns, (metric key,
+            header). Defaults to the synthetic DOTA table's.
+
+    Returns:
+        str: A markdown table.
+    """
 
     def mean(rows, key):
         vals = [r[key] for r in rows]
@@ -285,14 +323,13 @@ def format_table(results: Dict[str, List[dict]]) -> str:
 
     teacher = results['teacher'][0]['mAP50']
     student = mean(results.get('student', results['teacher']), 'mAP50')[0]
-    lines = [
-        '| model | seeds | mAP50 | AP75 | mAP (50,75) | AP50 ship '
-        '(long thin) | AP50 small-vehicle (small) | gap closed | '
-        's / train iter |', '|---|---|---|---|---|---|---|---|---|'
-    ]
+    headers = ['model', 'seeds', 'mAP50', 'AP75', 'mAP (50,75)'] + [
+        header for _, header in columns
+    ] + ['gap closed', 's / train iter']
+    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
     for name, rows in results.items():
         cells = []
-        for key in ('mAP50', 'mAP75', 'mAP', 'ship', 'small-vehicle'):
+        for key in ('mAP50', 'mAP75', 'mAP') + tuple(k for k, _ in columns):
             m, half = mean(rows, key)
             cells.append(f'{m:.3f}' +
                          (f' ± {half:.3f}' if len(rows) > 1 else ''))
@@ -306,7 +343,8 @@ def format_table(results: Dict[str, List[dict]]) -> str:
     return '\n'.join(lines)
 
 
-def write_report(args: argparse.Namespace, table: str, seconds: float) -> None:
+def write_report(args: argparse.Namespace, data: BenchData, table: str,
+                 seconds: float) -> None:
     import torch
     command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
@@ -318,10 +356,11 @@ def write_report(args: argparse.Namespace, table: str, seconds: float) -> None:
         f'## Accuracy, {args.pair} (`{command}`)\n\n'
         f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
         f'({platform.processor() or platform.machine()}), torch '
-        f'{torch.__version__}; {pair}; teacher {args.teacher_iters} '
-        f'iterations, students {args.student_iters} iterations, batch 4 at '
-        f'256 px, seeds {args.seeds}; this invocation took {seconds:.0f} s '
-        f'(runs already trained with the same settings are reused).\n\n')
+        f'{torch.__version__}; {pair}; data {data.name}; teacher '
+        f'{args.teacher_iters} iterations, students {args.student_iters} '
+        f'iterations, batch 4 at 256 px, seeds {args.seeds}; this invocation '
+        f'took {seconds:.0f} s (runs already trained with the same settings '
+        'are reused).\n\n')
     marker = ('<!-- bench/run.py -->' if args.pair == 'rotated-retinanet' else
               f'<!-- bench/run.py --pair {args.pair} -->')
     write_section(args.out, marker, header + table)

@@ -31,6 +31,10 @@ STUDENT_WIDTH = {
     'neck.in_channels': '[16,32,64,128]',
 }
 DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+# The iteration schedule of every benchmark table (AdamW, warm-up, steps at
+# 75% and 90%), which the rotated configs inherit and the NWPU ones are moved
+# onto (`epoch_to_iter_options`).
+SCHEDULE = 'configs/_base_/schedules/synthetic_iter.py'
 
 
 def pair_options(distiller: bool) -> List[str]:
@@ -108,6 +112,46 @@ def schedule_options(iters: int,
         f'randomness.seed={seed}',
         f'randomness.deterministic={deterministic}'
     ] + [f'{loader}.dataset.data_root={data_root}/' for loader in loaders]
+
+
+def epoch_to_iter_options(distiller: bool = False) -> List[str]:
+    """``--cfg-options`` that move a config on mmdet's epoch-based 1x
+    schedule (SGD; a LinearLR warm-up by iteration, then MultiStepLR by
+    epoch) onto the benchmark's iteration schedule, :data:`SCHEDULE`
+    (optimizer, gradient clipping, warm-up and logging read from it), with
+    checkpoints by iteration; :func:`schedule_options` then sets the
+    iterations and the steps.  ``distiller``: also warm DKD's weights up
+    (the config's first custom hook, ``DKDTeacherHook``) over the new
+    warm-up, as ``configs/_base_/distill/dkd.py`` asks."""
+    from mmengine.config import Config
+    schedule = Config.fromfile(osp.join(ROOT, SCHEDULE))
+    optim = schedule.synthetic_optim_wrapper
+    warmup = schedule.synthetic_param_scheduler[0]
+    options = [
+        # _delete_ drops the keys the new types do not take (max_epochs,
+        # SGD's momentum).
+        'train_cfg._delete_=True',
+        'train_cfg.type=IterBasedTrainLoop',
+        'optim_wrapper.optimizer._delete_=True',
+        'param_scheduler.1.by_epoch=False',
+        'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.logger.interval='
+        f'{schedule.synthetic_default_hooks.logger.interval}',
+    ]
+    options += [
+        f'log_processor.{k}={v}'
+        for k, v in schedule.synthetic_log_processor.items()
+    ]
+    options += [
+        f'optim_wrapper.optimizer.{k}={v}' for k, v in optim.optimizer.items()
+    ]
+    options += [
+        f'optim_wrapper.clip_grad.{k}={v}' for k, v in optim.clip_grad.items()
+    ]
+    options += [f'param_scheduler.0.{k}={v}' for k, v in warmup.items()]
+    if distiller:
+        options.append(f'custom_hooks.0.warmup_iters={warmup.end}')
+    return options
 
 
 def train(config: str,

@@ -9,6 +9,7 @@ import pytest
 
 from bench import runs
 from bench.cost import mask_benchmark, parse_cfg_options
+from bench.data import NWPU
 from bench.run import (FAMILIES, METHODS, TEACHER, format_table, pair_options,
                        seconds_per_iter, write_section)
 from bench.runs import ROOT
@@ -111,6 +112,32 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
 
 
 @pytest.mark.slow
+def test_quick_horizontal_pair_trains_distils_and_tables(tmp_path):
+    """bench/run.py --pair retinanet-nwpu --quick with DKD: the NWPU-format
+    sample, the options through tools/train.py and tools/test.py, VOC mAP
+    from the real predictions, the table with the NWPU columns."""
+    work_dir = str(tmp_path / 'bench')
+    out = run_tool([
+        'bench/run.py', '--pair', 'retinanet-nwpu', '--quick', '--work-dir',
+        work_dir, '--data-root',
+        str(tmp_path / 'data'), '--methods', 'dkd (GD+ISD+TSA)'
+    ],
+                   timeout=600)
+    with open(osp.join(work_dir + '_quick_retinanet-nwpu',
+                       'results.json')) as f:
+        results = json.load(f)
+    assert list(results) == ['teacher', 'dkd (GD+ISD+TSA)']
+    for name, rows in results.items():
+        row = rows[0]
+        assert {'ship', 'vehicle', 'mAP75'} <= set(row)
+        assert 'small-vehicle' not in row
+        assert (f'| {name} | 1 | {row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
+                f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
+                f'{row["vehicle"]:.3f} |') in out
+    assert '| AP50 ship (long thin) | AP50 vehicle (small) |' in out
+
+
+@pytest.mark.slow
 def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     data = str(tmp_path / 'data')
     run_tool([
@@ -150,6 +177,45 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
     assert proc.returncode != 0
     assert "unknown ['fgd'] for --pair rotated-fcos" in proc.stderr
     assert not os.listdir(tmp_path)  # refused before any work
+
+
+def test_horizontal_pair_refuses_foreign_methods_before_making_data(tmp_path):
+    proc = subprocess.run([
+        sys.executable, 'bench/run.py', '--pair', 'retinanet-nwpu',
+        '--methods', 'cwd', '--work-dir',
+        str(tmp_path / 'bench'), '--data-root',
+        str(tmp_path / 'data')
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert "unknown ['cwd'] for --pair retinanet-nwpu" in proc.stderr
+    assert "['student', 'dkd (GD+ISD+TSA)']" in proc.stderr
+    assert not os.listdir(tmp_path)  # no sample, no work dir
+
+
+def test_table_takes_the_pairs_class_columns():
+    row = dict(mAP50=0.5, mAP75=0.2, mAP=0.35, ship=0.4, vehicle=0.1)
+    results = {
+        'teacher': [dict(row, mAP50=0.7, vehicle=0.3)],
+        'student': [row],
+        'dkd (GD+ISD+TSA)': [dict(row, mAP50=0.6, s_per_iter=2.5)],
+    }
+    lines = format_table(results, NWPU.columns).splitlines()
+    assert lines[0] == ('| model | seeds | mAP50 | AP75 | mAP (50,75) | '
+                        'AP50 ship (long thin) | AP50 vehicle (small) | '
+                        'gap closed | s / train iter |')
+    assert lines[1] == '|---|---|---|---|---|---|---|---|---|'
+    assert lines[2] == ('| teacher | 1 | 0.700 | 0.200 | 0.350 | 0.400 | '
+                        '0.300 | - | - |')
+    # DKD closes (0.6 - 0.5) / (0.7 - 0.5) = 50% of the gap.
+    assert lines[4] == ('| dkd (GD+ISD+TSA) | 1 | 0.600 | 0.200 | 0.350 | '
+                        '0.400 | 0.100 | +50% | 2.50 |')
+    # The rotated table's columns stay the default.
+    assert 'AP50 small-vehicle (small)' in format_table(
+        {'teacher': [dict(row, **{'small-vehicle': 0.2})]})
 
 
 def test_seed_counts_follow_the_benchmark_plan():
