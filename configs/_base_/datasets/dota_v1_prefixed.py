@@ -95,12 +95,7 @@ dota_test_evaluator = dict(dota_val_evaluator)
 # and `test_evaluator = {{_base_.dota_submission_evaluator}}` in a child
 # config.
 dota_submission_dataloader = dict(
-    _delete_=True,
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    dota_val_dataloader,  # the val loader's settings, on the test images
     dataset=dict(
         type=dota_dataset_type,
         data_root=dota_data_root,
