@@ -77,7 +77,9 @@ def roi_features(feats: Sequence[Tensor],
                 output_size, scale, sampling_ratio=2, clockwise=True)
         else:
             op = RoIAlign(output_size, scale, sampling_ratio=2, aligned=True)
-        out = out.index_copy(0, index, op(feat, level_rois))
+        # mmcv's RoIAlign(Rotated) kernels index the memory as if it were
+        # contiguous: a permuted or sliced map is read wrongly, silently.
+        out = out.index_copy(0, index, op(feat.contiguous(), level_rois))
     return out
 
 
