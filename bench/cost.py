@@ -13,9 +13,10 @@
   ``student_s0``) as well: its weights are loaded into the student of every
   row, so that ISD judges the predictions of a student that has learnt to
   score, as it does after the warm-up.
-* GD foreground masks for 500 rotated boxes over 5 FPN levels of a 1024 px
-  input: dkd_mm's vectorised code against a per-box polygon-fill reference
-  written here, with identical masks asserted.
+* GD foreground masks for 5, 50 and 500 rotated boxes over 5 FPN levels of
+  a 1024 px input: dkd_mm's windowed code and the former every-cell test
+  against a per-box polygon-fill reference written here, with identical
+  masks asserted.
 * Inference: parameters, FLOPs and images/s of teacher and student.
 
 Without ``--quick`` the tables are written to docs/benchmarks.md (between
@@ -133,11 +134,56 @@ def measure_step(config: str,
     return dict(seconds=float(np.mean(times)), peak_mb=float(peak_mb))
 
 
-def mask_benchmark(num_boxes: int = 500, size: int = 1024) -> Dict:
-    """Vectorised GD masks against a per-box polygon-fill reference."""
+def _all_cells_mask(boxes: torch.Tensor, feat_size, strides) -> torch.Tensor:
+    """dkd_mm's former ``foreground_mask``, kept for this table only: every
+    box against every cell, a dense ``(K, H * W)`` test."""
+    from dkd_mm.functional import box_areas, cell_centers, points_in_boxes
+    if boxes.size(0) == 0:
+        return boxes.new_zeros(feat_size)
+    points = cell_centers(feat_size, strides, boxes.device, boxes.dtype)
+    inside = points_in_boxes(points, boxes)  # (K, H * W)
+    inv_area = 1.0 / (box_areas(boxes) /
+                      (strides[0] * strides[1])).clamp(min=1.0)
+    mask = torch.where(inside, inv_area[:, None], inv_area.new_zeros(()))
+    return mask.amax(dim=0).reshape(feat_size)
+
+
+def _per_box_mask(boxes: torch.Tensor, feat_size, stride: int) -> np.ndarray:
+    """The reference: one matplotlib polygon fill per box, in float64."""
     from matplotlib.path import Path
 
-    from dkd_mm.functional import cell_centers, foreground_mask
+    from dkd_mm.functional import cell_centers
+    height, width = feat_size
+    centers = cell_centers(feat_size,
+                           (stride, stride)).numpy().astype(np.float64)
+    mask = np.zeros(height * width)
+    for cx, cy, bw, bh, a in boxes.double().numpy():
+        c, si = np.cos(a), np.sin(a)
+        corners = np.array([[-bw, -bh], [bw, -bh], [bw, bh], [-bw, bh]
+                            ]) / 2 @ np.array([[c, si], [-si, c]])
+        inside = Path(corners + [cx, cy]).contains_points(centers)
+        area = max(bw * bh / (stride * stride), 1.0)
+        mask[inside] = np.maximum(mask[inside], 1.0 / area)
+    return mask.reshape(height, width)
+
+
+def _median_seconds(func, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def mask_benchmark(num_boxes: int = 500,
+                   size: int = 1024,
+                   repeats: int = 5) -> Dict:
+    """GD masks of ``num_boxes`` random rotated boxes over 5 FPN levels
+    (strides 8 to 128) of a ``size`` px input: dkd_mm's windowed
+    ``foreground_mask``, the former every-box-every-cell test and a per-box
+    polygon-fill reference; the median of ``repeats`` timed runs each."""
+    from dkd_mm.functional import foreground_mask
     rng = np.random.RandomState(0)
     boxes = torch.tensor(
         np.stack([
@@ -149,33 +195,35 @@ def mask_benchmark(num_boxes: int = 500, size: int = 1024) -> Dict:
         ], 1),
         dtype=torch.float32)
     levels = [(size // s, size // s, s) for s in (8, 16, 32, 64, 128)]
-    start = time.perf_counter()
-    ours = [foreground_mask(boxes, (h, w), (s, s)) for h, w, s in levels]
-    t_ours = time.perf_counter() - start
 
-    start = time.perf_counter()
-    reference = []
-    for h, w, s in levels:
-        centers = cell_centers((h, w), (s, s)).numpy().astype(np.float64)
-        mask = np.zeros(h * w)
-        for cx, cy, bw, bh, a in boxes.double().numpy():
-            c, si = np.cos(a), np.sin(a)
-            corners = np.array([[-bw, -bh], [bw, -bh], [bw, bh], [-bw, bh]
-                                ]) / 2 @ np.array([[c, si], [-si, c]])
-            inside = Path(corners + [cx, cy]).contains_points(centers)
-            area = max(bw * bh / (s * s), 1.0)
-            mask[inside] = np.maximum(mask[inside], 1.0 / area)
-        reference.append(mask.reshape(h, w))
-    t_ref = time.perf_counter() - start
+    def windowed():
+        return [foreground_mask(boxes, (h, w), (s, s)) for h, w, s in levels]
+
+    def all_cells():
+        return [_all_cells_mask(boxes, (h, w), (s, s)) for h, w, s in levels]
+
+    def per_box():
+        return [_per_box_mask(boxes, (h, w), s) for h, w, s in levels]
+
+    ours, dense, reference = windowed(), all_cells(), per_box()
     mismatched = sum(
         int((np.abs(o.numpy() - r) > 1e-5).sum())
         for o, r in zip(ours, reference))
     return dict(
         boxes=num_boxes,
-        vectorised_s=t_ours,
-        per_box_s=t_ref,
+        windowed_s=_median_seconds(windowed, repeats),
+        all_cells_s=_median_seconds(all_cells, repeats),
+        per_box_s=_median_seconds(per_box, repeats),
+        identical_to_all_cells=all(
+            torch.equal(o, d) for o, d in zip(ours, dense)),
         mismatched_cells=mismatched,
         cells=sum(h * w for h, w, _ in levels))
+
+
+# (label, mask_benchmark key, identical column) of the GD mask table.
+MASK_ROWS = (('windowed (dkd_mm)', 'windowed_s',
+              'yes'), ('all cells (former dkd_mm)', 'all_cells_s', 'yes'),
+             ('per-box polygon fill', 'per_box_s', 'reference'))
 
 
 def inference(config: str,
@@ -283,16 +331,18 @@ def main() -> None:
     for name, r in rows.items():
         lines.append(f'| {name} | {r["seconds"]:.2f} | {r["peak_mb"]:.0f} | '
                      f'{r["seconds"] / base:.2f} |')
-    masks = mask_benchmark(100 if args.quick else 500)
-    assert masks['mismatched_cells'] == 0, masks
+    repeats = 1 if args.quick else 5
     lines += [
-        '', '| GD masks, 5 levels, 1024 px | boxes | seconds | '
-        'identical |', '|---|---|---|---|',
-        f'| vectorised (dkd_mm) | {masks["boxes"]} | '
-        f'{masks["vectorised_s"]:.3f} | yes |',
-        f'| per-box polygon fill | {masks["boxes"]} | '
-        f'{masks["per_box_s"]:.3f} | reference |'
+        '', f'| GD masks, 5 levels, 1024 px (median of {repeats}) | boxes | '
+        'seconds | speed-up vs per-box | identical |', '|---|---|---|---|---|'
     ]
+    for num_boxes in (5, 50, 500):
+        masks = mask_benchmark(num_boxes, repeats=repeats)
+        assert masks['mismatched_cells'] == 0, masks
+        assert masks['identical_to_all_cells'], masks
+        for label, key, same in MASK_ROWS:
+            lines.append(f'| {label} | {num_boxes} | {masks[key]:.4f} | '
+                         f'{masks["per_box_s"] / masks[key]:.1f}x | {same} |')
     lines += [
         '', '| model | params (M) | GFLOPs (256 px) | images/s |',
         '|---|---|---|---|'

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
-from dkd_mm.functional import (background_weights, box_masks, cell_centers,
-                               feature_strides, foreground_mask,
+from dkd_mm.functional import (background_weights, box_areas, box_masks,
+                               cell_centers, feature_strides, foreground_mask,
                                points_in_boxes)
 
 # A 4 x 4 grid of stride 8 (32 x 32 input): cell centres at 4, 12, 20, 28.
@@ -93,6 +93,9 @@ def test_rotated_at_angle_zero_equals_horizontal():
 def test_empty_and_zero_area_boxes(dim):
     empty = foreground_mask(torch.zeros(0, dim), SIZE, STRIDES)
     assert torch.equal(empty, torch.zeros(4, 4))
+    empty = foreground_mask(
+        torch.zeros(0, dim, dtype=torch.float64), (3, 5), (8., 4.))
+    assert torch.equal(empty, torch.zeros(3, 5, dtype=torch.float64))
     # Zero-area boxes (at a cell centre) contain nothing (half-open boxes).
     degenerate = torch.tensor([[12., 12., 12., 12., 0.][:dim]])
     if dim == 5:
@@ -116,7 +119,8 @@ def _loops(func) -> list:
 
 def test_masks_have_no_python_loops():
     for func in (points_in_boxes, foreground_mask, box_masks.box_areas,
-                 cell_centers, background_weights):
+                 cell_centers, background_weights, box_masks._box_windows,
+                 box_masks._inside):
         assert not _loops(func), func.__name__
 
 
@@ -150,6 +154,95 @@ def test_matches_per_box_reference_with_many_boxes():
     torch.testing.assert_close(
         foreground_mask(boxes, size, strides),
         _reference_mask(boxes, size, strides))
+
+
+def _all_cells_mask(boxes: torch.Tensor, size, strides) -> torch.Tensor:
+    """Dense reference: every box against every cell centre, with the maths
+    of ``points_in_boxes`` (``foreground_mask`` before it used windows)."""
+    if len(boxes) == 0:
+        return boxes.new_zeros(size)
+    points = cell_centers(size, strides, dtype=boxes.dtype)
+    inside = points_in_boxes(points, boxes)  # (K, H * W)
+    inv_area = 1 / (box_areas(boxes) / (strides[0] * strides[1])).clamp(min=1)
+    mask = torch.where(inside, inv_area[:, None], inv_area.new_zeros(()))
+    return mask.amax(dim=0).reshape(size)
+
+
+def _random_boxes(gen: torch.Generator, num: int, size, strides, rotated: bool,
+                  dtype: torch.dtype) -> torch.Tensor:
+    """Boxes of every kind the windows must handle: centres up to half the
+    grid outside it (crossing the border or wholly outside), sides of 0,
+    below one cell, ordinary, and up to three times the grid; angles
+    anywhere in [-pi/2, pi/2], exactly +-pi/2 and 0 included."""
+    extent = torch.tensor([size[1] * strides[1], size[0] * strides[0]],
+                          dtype=dtype)  # (x, y) pixels of the grid
+    centers = (torch.rand(num, 2, generator=gen, dtype=dtype) * 2 -
+               0.5) * extent
+    kind = torch.randint(0, 4, (num, 1), generator=gen)
+    scale = torch.tensor(
+        [0., min(strides) / 2, 6 * max(strides), 3 * float(extent.max())],
+        dtype=dtype)[kind]  # zero, tiny, ordinary, huge
+    sides = torch.rand(num, 2, generator=gen, dtype=dtype) * scale
+    if not rotated:
+        return torch.cat([centers - sides / 2, centers + sides / 2], dim=1)
+    angles = (torch.rand(num, 1, generator=gen, dtype=dtype) - 0.5) * math.pi
+    angles[0::5] = math.pi / 2
+    angles[1::5] = -math.pi / 2
+    angles[2::5] = 0.
+    return torch.cat([centers, sides, angles], dim=1)
+
+
+@pytest.mark.parametrize('rotated', [True, False])
+@pytest.mark.parametrize('size, strides, dtype',
+                         [((16, 16), (8., 8.), torch.float32),
+                          ((12, 20), (8., 4.), torch.float32),
+                          ((7, 3), (5.5, 16.), torch.float64),
+                          ((1, 9), (32., 8.), torch.float32)])
+def test_windowed_mask_equals_the_all_cells_test(rotated, size, strides,
+                                                 dtype):
+    gen = torch.Generator().manual_seed(1)
+    for num in (1, 7, 200):
+        boxes = _random_boxes(gen, num, size, strides, rotated, dtype)
+        mask = foreground_mask(boxes, size, strides)
+        assert mask.dtype == dtype and mask.shape == size
+        # Bit-identical, not merely close.
+        assert torch.equal(mask, _all_cells_mask(boxes, size, strides))
+    assert mask.unique().numel() >= 3  # overlaps of several boxes
+
+
+def test_windowed_mask_hand_worked_on_a_non_square_grid():
+    # Grid (H, W) = (3, 5), strides (8, 4): centres y in {4, 12, 20},
+    # x in {2, 6, 10, 14, 18}; a cell is 32 px.
+    boxes = torch.tensor([
+        # w = 20 along +y (angle pi / 2): y in [2, 22) -> rows 0..2;
+        # h = 6 along x: x in (15, 21], past the right border -> column 4.
+        # 120 px = 3.75 cells -> 4 / 15.
+        [18., 12., 20., 6., math.pi / 2],
+        # 1 px, below a cell -> 1; holds the centre (6, 4) of cell (0, 1).
+        [6.2, 4.1, 1., 1., 0.3],
+        # Wholly outside the grid: nothing.
+        [-50., 12., 10., 10., 0.2],
+        # Bigger than the grid (1e6 px = 31250 cells): every cell, 3.2e-5.
+        [10., 12., 1000., 1000., math.pi / 4],
+    ])
+    expected = torch.full((3, 5), 1 / 31250)
+    expected[:, 4] = 4 / 15
+    expected[0, 1] = 1.
+    torch.testing.assert_close(
+        foreground_mask(boxes, (3, 5), (8., 4.)), expected)
+
+
+def test_windows_are_the_bounding_rectangle_plus_one_cell():
+    # Stride 8 on a 100 x 100 grid. (80, 80, 96, 96) holds the centres 84
+    # and 92 (cells 10, 11); widened by one cell each side: 9..12.
+    params = box_masks._box_params(
+        torch.tensor([[80., 80., 96., 96.], [-900., 8., -800., 96.],
+                      [math.nan, 0., math.nan, 8.]]))
+    first, size = box_masks._box_windows(params, (100, 100), (8., 8.))
+    assert first[0].tolist() == [9, 9] and size[0].tolist() == [4, 4]
+    assert size[1, 1] == 0  # left of the grid: an empty window
+    # NaN bounds: all columns, so the exact test decides.
+    assert first[2, 1] == 0 and size[2, 1] == 100
 
 
 def test_background_softmax_known_values():
