@@ -302,3 +302,20 @@ def test_predict_feeds_the_family_metric(name, monkeypatch):
         perfect.append(sample)
     metric.process({}, perfect)
     assert metric.evaluate(len(perfect))[key] == pytest.approx(1.0)
+
+
+def test_oriented_rcnn_gd_ablation_is_dkd_without_isd_and_tsa():
+    # docs/benchmarks.md's Oriented R-CNN diagnosis: the DKD config with
+    # only global distillation, on the plain student (its upstream box loss).
+    ablation = load(
+        'oriented_rcnn/ablation_gd_oriented-rcnn_r50-r18_synthetic.py')
+    dkd = load(FAMILIES['oriented_rcnn'].dkd)
+    plain = load(FAMILIES['oriented_rcnn'].student).model
+    assert list(ablation.model.distill_losses) == ['loss_global_distill']
+    assert (ablation.model.distill_losses.loss_global_distill ==
+            dkd.model.distill_losses.loss_global_distill)
+    student = ablation.model.student
+    assert student.roi_head.bbox_head.pop('reg_decoded_bbox') is False
+    assert student.to_dict() == plain.to_dict()
+    assert ablation.model.teacher == dkd.model.teacher
+    assert ablation.custom_hooks == dkd.custom_hooks

@@ -187,12 +187,10 @@ def test_non_contiguous_features_pool_as_contiguous(dim):
     # mmcv's kernels read raw memory: a channels-last view (same values,
     # other strides) must pool to the same features as its contiguous copy.
     torch.manual_seed(0)
-    feats = [
-        torch.randn(2, s, s, 3).permute(0, 3, 1, 2) for s in SIZES
-    ]  # (N, C, H, W) views, not contiguous
+    feats = [torch.randn(2, s, s, 3).permute(0, 3, 1, 2)
+             for s in SIZES]  # (N, C, H, W) views, not contiguous
     assert not feats[0].is_contiguous()
-    box = ([[20., 30., 52., 50.]] if dim == 4 else [[36., 40., 32., 20.,
-                                                      0.3]])
+    box = ([[20., 30., 52., 50.]] if dim == 4 else [[36., 40., 32., 20., 0.3]])
     boxes = [torch.tensor(box), torch.tensor(box)]
     out = roi_features(feats, boxes, STRIDES)
     expected = roi_features([f.contiguous() for f in feats], boxes, STRIDES)
