@@ -8,6 +8,7 @@ either way in float32 on either device (different sin/cos, fused
 multiply-add), a rounding difference rather than a bug.
 """
 import math
+from functools import partial
 from typing import Any, Dict, List, Tuple
 
 import torch
@@ -388,20 +389,14 @@ CASES = [
                        torch.zeros(0, 4)],
             batch_input_shape=INPUT,
             **feature_pair(g)), _call),
-    Case(
-        'InstanceSelectionDistillLoss (rotated)',
-        lambda g: isd_inputs(g, True),
+    *(Case(
+        f'InstanceSelectionDistillLoss ({kind})',
+        partial(isd_inputs, rotated=rotated),
         _call,
         tol=RELAXED,
         grad_tol=RELAXED,
-        needs_ops=True),
-    Case(
-        'InstanceSelectionDistillLoss (horizontal)',
-        lambda g: isd_inputs(g, False),
-        _call,
-        tol=RELAXED,
-        grad_tol=RELAXED,
-        needs_ops=True),
+        needs_ops=True)
+      for kind, rotated in (('rotated', True), ('horizontal', False))),
     Case('TSALoss (GWD, L1 on deltas, GIoU)', _tsa_inputs, _tsa),
     Case('FGDLoss (rotated)', _fgd_inputs, _call),
     Case('FitNetLoss', lambda g: dict(loss=FitNetLoss(), **feature_pair(g)),
