@@ -186,7 +186,7 @@ def window_iofs(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
 
     An object whose bounding box lies in a window gets 1 there, one whose
     bounding box misses it 0, without a polygon intersection (most pairs);
-    an object of no area gets 0 elsewhere.
+    an object of no area gets 0 in windows it is not wholly inside.
     """
     iofs = np.zeros((len(polys), len(windows)))
     if iofs.size == 0:

@@ -9,14 +9,14 @@
 Writes ``SAVE_DIR/images/<img_id>__<size>__<x>___<y>.png`` and
 ``SAVE_DIR/annfiles/<same>.txt`` (the rules are in
 :mod:`dkd_mm.datasets.dota_split`).  PNG patches are written uncompressed
-(3 MiB a 1024 px patch, about twice mmrotate's, a third of the time to
-write: :mod:`dkd_mm.datasets.png_writer`); ``--compress-png`` writes them
-as mmrotate does.  The tool starts in a fraction of a second: it imports
-dkd_mm's data modules alone, not torch (tools/data/light_import.py).
-``--base-json`` takes mmrotate's split
-json files (``tools/data/dota/split_configs/{ss,ms}_{trainval,test}.json``
-are copies with DOTA under ``data/DOTA``); flags on the command line win,
-and a json's ``nproc`` is ignored (all cores unless ``--nproc``).
+(3 MiB a 1024 px patch, about twice mmrotate's on bench/split.py's scenes,
+a third of the time to write: :mod:`dkd_mm.datasets.png_writer`);
+``--compress-png`` writes them as mmrotate does.  The tool starts in a
+fraction of a second: it imports dkd_mm's data modules alone, not torch
+(tools/data/light_import.py).  ``--base-json`` takes mmrotate's split json
+files (``tools/data/dota/split_configs/{ss,ms}_{trainval,test}.json`` are
+copies with DOTA under ``data/DOTA``); flags on the command line win, and a
+json's ``nproc`` is ignored (all cores unless ``--nproc``).
 
 Resuming: ``SAVE_DIR/split_settings.json`` records the settings and
 ``SAVE_DIR/split_done.jsonl`` gets one line per image, written only after
