@@ -10,11 +10,13 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from shapely.geometry import MultiPoint, box
 
 from dkd_mm.datasets.dota import RobustDOTADataset
 from dkd_mm.datasets.dota_split import (SplitSettings, parse_patch_name,
                                         patch_name, sliding_windows,
-                                        split_image)
+                                        split_image, window_iofs)
+from dkd_mm.datasets.png_writer import stored_png
 from tests.test_datasets.dota_sample import (CLASSES, SMALL, XS, YS,
                                              read_fields, write_sample)
 from tests.test_tools.conftest import ROOT, run_tool
@@ -90,6 +92,43 @@ def test_split_keeps_objects_by_iof(sample, tmp_path):
                                               ('small-vehicle', '2')]
 
 
+def test_window_iofs_equal_the_polygon_intersection():
+    # Random quadrilaterals around three windows: wholly inside, across a
+    # border, outside; the bounding-box shortcuts give what shapely does.
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(-20, 320, (200, 1, 2))
+    polys = (centres + rng.uniform(-15, 15, (200, 4, 2))).reshape(-1, 8)
+    windows = np.array([[0, 0, 128, 128], [96, 0, 224, 128],
+                        [172, 132, 300, 260]])
+    iofs = window_iofs(polys, windows)
+    for i, poly in enumerate(polys):
+        hull = MultiPoint(poly.reshape(4, 2).tolist()).convex_hull
+        for j, win in enumerate(windows):
+            want = hull.intersection(box(*win)).area / hull.area
+            assert iofs[i, j] == pytest.approx(want, abs=1e-12)
+    assert (iofs == 1).any() and (iofs == 0).any()
+    assert ((iofs > 0) & (iofs < 1)).any()
+
+
+def test_split_writes_png_stored_or_as_opencv_does(sample, tmp_path):
+    full = cv2.imread(osp.join(sample, 'images', 'P0001.png'))
+    crop = full[132:260, 172:300]
+    for compress, want in ((False, stored_png(crop)),
+                           (True, cv2.imencode('.png', crop)[1].tobytes())):
+        out = str(tmp_path / str(compress))
+        for sub in ('images', 'annfiles'):
+            os.makedirs(osp.join(out, sub))
+        split_image(
+            osp.join(sample, 'images', 'P0001.png'),
+            osp.join(sample, 'labelTxt', 'P0001.txt'),
+            out,
+            SMALL,
+            compress_png=compress)
+        with open(osp.join(out, 'images', 'P0001__128__172___132.png'),
+                  'rb') as f:
+            assert f.read() == want
+
+
 def test_split_pads_small_images_and_drops_bad_input(tmp_path):
     root, out = str(tmp_path / 'src'), str(tmp_path / 'out')
     for sub in (osp.join(root, 'img'), osp.join(root, 'ann'),
@@ -121,8 +160,31 @@ def test_split_pads_small_images_and_drops_bad_input(tmp_path):
     assert result.patches == [] and result.issues.counts['missing_label'] == 1
 
 
+def test_split_tool_runs_without_torch(sample, tmp_path):
+    # A fresh interpreter, as a user starts the tool: it splits with its
+    # worker pool, and neither torch nor the OpenMMLab packages (which
+    # `import dkd_mm` registers) were imported, nor dkd_mm's __init__ run.
+    code = ('import runpy, sys; sys.argv[0] = "split.py"; '
+            'runpy.run_path("tools/data/dota/split.py", run_name="__main__"); '
+            'heavy = ("torch", "mmcv", "mmdet", "mmrotate", "mmengine"); '
+            'print("heavy:", [m for m in heavy if m in sys.modules]); '
+            'print("registered:", hasattr(sys.modules["dkd_mm"], '
+            '"register_all_modules"))')
+    out = str(tmp_path / 'split')
+    log = run_tool([
+        '-c', code, '--img-dirs',
+        osp.join(sample, 'images'), '--ann-dirs',
+        osp.join(sample, 'labelTxt'), '--save-dir', out, '--sizes', '128',
+        '--gaps', '32', '--nproc', '2'
+    ])
+    assert 'heavy: []' in log and 'registered: False' in log
+    assert len(os.listdir(osp.join(out, 'images'))) == 2 * len(XS) * len(YS)
+
+
 def test_split_tool_base_json_gives_defaults(tmp_path):
     tool = _load_tool(osp.join(ROOT, 'tools', 'data', 'dota', 'split.py'))
+    # dkd_mm is imported here: the tool uses the package's own modules.
+    assert tool.dota_split is dkd_mm.datasets.dota_split
     base = tmp_path / 'ms.json'
     base.write_text(
         json.dumps(

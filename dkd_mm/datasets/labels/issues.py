@@ -10,8 +10,6 @@ import logging
 from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.logging import print_log
-
 ON_BAD_LABEL = ('skip', 'error')
 REASONS = ('malformed', 'non_numeric', 'unknown_class', 'degenerate',
            'outside', 'missing_image', 'corrupt_image', 'missing_label',
@@ -114,6 +112,13 @@ class LabelIssues:
             return False
         print_log(self.summary(name), logger='current', level=logging.WARNING)
         return True
+
+
+def print_log(msg: str, logger: str, level: int) -> None:
+    """mmengine's ``print_log``, imported when first used: the data tools
+    import this module without mmengine (tools/data/light_import.py)."""
+    from mmengine.logging import print_log as mmengine_print_log
+    mmengine_print_log(msg, logger=logger, level=level)
 
 
 def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
