@@ -1,6 +1,8 @@
 """What distillation costs: training steps, GD masks, inference.
 
     python bench/cost.py [--quick] [--teacher-ckpt PATH]
+    python bench/cost.py --family {rotated-retinanet,oriented-rcnn,...,all}
+    python bench/cost.py --inference-1024 [--family ...] [--trained]
 
 * Training step time and peak memory (each in a fresh subprocess) of the
   student alone, the teacher forward (no grad), DKD, each baseline and
@@ -17,6 +19,9 @@
   input: dkd_mm's vectorised code against a per-box polygon-fill reference
   written here, with identical masks asserted.
 * Inference: parameters, FLOPs and images/s of teacher and student.
+* Per family (``--family``, ``--inference-1024``; bench/cost_families.py):
+  DKD's training-step overhead and 1024 px inference with network and
+  post-processing apart, for each family's benchmark pair of bench/run.py.
 
 Without ``--quick`` the tables are written to docs/benchmarks.md (between
 ``<!-- bench/cost.py -->`` markers) with the command, machine and date.

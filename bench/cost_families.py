@@ -33,8 +33,9 @@ from bench.cost import DATA_ROOT, _config, _device, _endless, _loader
 from bench.cost_inference import (mosaics, network_gflops, same_as_predict,
                                   staged_predict)
 from bench.cost_memory import PeakMemory
-from bench.data import PAIR_DATA, SYNTHETIC_DOTA, BenchData
-from bench.run import FAMILIES, METHODS, TEACHER, row_options, write_section
+from bench.data import SYNTHETIC_DOTA, BenchData
+from bench.run import (FAMILIES, METHODS, PAIR_DATA, TEACHER, row_options,
+                       write_section)
 
 SINGLE_STAGE = 'rotated-retinanet'
 DOTA_PAIR = 'dota-rotated-retinanet'
@@ -165,6 +166,7 @@ def measure_inference(config: str,
         params_m=sum(p.numel() for p in detector.parameters()) / 1e6,
         gflops=gflops,
         rois=rois,
+        tiles=inputs[0][1].tiles,
         network_s=sum(network) / images,
         post_s=sum(post) / images,
         detections=sum(detections) / images,
@@ -335,7 +337,7 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
     for role, r in rows.items():
         total = r['network_s'] + r['post_s']
         lines.append(f'| {role} | {"trained" if ckpts[role] else "random"} | '
-                     f'{r["params_m"]:.2f} | {r["gflops"]:.1f} | '
+                     f'{r["params_m"]:.2f} | {r["gflops"]:.2f} | '
                      f'{r["network_s"]:.3f} | {r["post_s"]:.3f} | '
                      f'{1 / r["network_s"]:.2f} | {1 / total:.2f} | '
                      f'{r["detections"]:.0f} | {_mb(r["peak_mb"])} | '
@@ -349,13 +351,16 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
                f'{"met" if speedup >= SPEEDUP_TARGET else "MISSED"}); '
                f'post-processing share of the time: {post_share}.')
     rois = rows['teacher']['rois']
+    grid, tile = rows['teacher']['tiles']
+    resized = f', resized to {size} px' if grid * tile != size else ''
     note = (
         f'One image at a time (batch 1), mean of {images} images after one '
         f'untimed image (which also checks that the stages give the '
         f'detector\'s own `predict(rescale=True)` results). Inputs: '
-        f'{size} px mosaics of the data\'s preprocessed test images (4 x 4 '
-        f'tiles of 256 px at 1024 px), so that objects keep the size the '
-        f'checkpoints were trained at. Network: backbone + neck + dense '
+        f'{size} px mosaics of the data\'s preprocessed test images '
+        f'({grid} x {grid} tiles of {tile} px{resized}), so that objects '
+        f'keep the size the checkpoints were trained at. Network: backbone '
+        f'+ neck + dense '
         f'head' + (' (RPN head), plus the RoI head\'s forward on the '
                    'proposals' if rois else '') +
         '; post-processing: the heads\' `predict_by_feat` (score threshold, '

@@ -53,7 +53,7 @@ def mosaics(batches: Iterable, preprocess: Callable, size: int,
     Returns:
         list[tuple[Tensor, DetDataSample]]: ``(1, 3, size, size)`` inputs
         and their samples (image, pad and batch shapes ``(size, size)``,
-        scale factor 1).
+        scale factor 1, ``tiles`` ``(n, tile)``).
     """
     tiles: List[Tensor] = []
     per_input = None
@@ -82,7 +82,8 @@ def mosaics(batches: Iterable, preprocess: Callable, size: int,
                 ori_shape=(size, size),
                 pad_shape=(size, size),
                 batch_input_shape=(size, size),
-                scale_factor=(1.0, 1.0)))
+                scale_factor=(1.0, 1.0),
+                tiles=(n, side)))
         out.append((image, sample))
     return out
 

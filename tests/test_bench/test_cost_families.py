@@ -130,12 +130,21 @@ def _cells(out: str, row: str) -> list:
     return [c.strip() for c in line.strip('|').split('|')]
 
 
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp('cost') / 'data')
+    run_tool([
+        'tools/data/make_synthetic_dota.py', '--out-dir', out, '--split',
+        'tiny', '--no-progress'
+    ])
+    return out
+
+
 @pytest.mark.slow
-def test_quick_family_overhead_and_inference(tmp_path):
-    data = str(tmp_path / 'data')
+def test_quick_family_overhead(tiny_data, tmp_path):
     out = run_tool([
         'bench/cost.py', '--family', 'rotated-retinanet', '--quick',
-        '--data-root', data, '--out',
+        '--data-root', tiny_data, '--out',
         str(tmp_path / 'bench.md')
     ])
     teacher = _cells(out, 'teacher forward (no grad)')
@@ -154,11 +163,15 @@ def test_quick_family_overhead_and_inference(tmp_path):
         r'\(target <= 1.15: (met|MISSED)\)', out)
     assert not osp.exists(tmp_path / 'bench.md')  # --quick writes nothing
 
+
+@pytest.mark.slow
+def test_quick_inference(tiny_data):
     out = run_tool([
         'bench/cost.py', '--inference-1024', '--family', 'rotated-retinanet',
-        '--quick', '--size', '128', '--data-root', data
+        '--quick', '--size', '128', '--data-root', tiny_data
     ])
     assert 'GFLOPs (128 px)' in out
+    assert '(1 x 1 tiles of 256 px, resized to 128 px)' in out
     teacher, student = _cells(out, 'teacher'), _cells(out, 'student')
     assert teacher[1] == student[1] == 'random'
     assert float(student[2]) < float(teacher[2])  # params
