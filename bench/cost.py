@@ -32,6 +32,7 @@ import json
 import os
 import os.path as osp
 import platform
+import random
 import resource
 import subprocess
 import sys
@@ -45,6 +46,7 @@ import dkd_mm  # noqa: F401
 from bench.cost_memory import PeakMemory
 from bench.run import METHODS, TEACHER, available, pair_options, write_section
 from bench.runs import ROOT
+from dkd_mm.distillers.context import DISTILL_PRED_CFG, predict_from_feats
 
 DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
 
@@ -71,6 +73,9 @@ def _loader(cfg, data_root: str, key: str = 'train_dataloader'):
     loader.num_workers = 0
     loader.persistent_workers = False
     loader.dataset.data_root = osp.join(ROOT, data_root) + '/'
+    if loader.get('sampler', {}).get('type') == 'DefaultSampler':
+        # The same batches in every process, so that rows compare.
+        loader.sampler.seed = 0
     return Runner.build_dataloader(loader)
 
 
@@ -125,14 +130,18 @@ def measure_step(config: str,
 
     Args:
         config (str): The model's config file.
-        mode (str): 'train' (loss, backward, SGD step) or 'forward' (the
-            detector's ``extract_feat`` under ``no_grad``, eval mode).
+        mode (str): 'train' (loss, backward, SGD step), 'forward' (the
+            detector's ``extract_feat`` under ``no_grad``, eval mode) or
+            'predict' (``extract_feat`` and the post-NMS predictions that
+            DKD's ISD takes from its teacher, with the distiller's default
+            ``pred_cfg``, under ``no_grad``, eval mode).
         steps (int): Steps timed, after ``warmup`` untimed ones.
         teacher_ckpt (str, optional): A distiller's teacher weights.
         options (list[str]): ``--cfg-options`` of the config.
         data_root (str): The training data. Defaults to :data:`DATA_ROOT`.
         student_ckpt (str, optional): Weights of the detector being trained
-            ('train' only). Defaults to None.
+            ('train'; a distiller's student) or predicting ('predict').
+            Defaults to None.
         warmup (int): Untimed steps first. Defaults to 2.
         memory_detail (bool): Also return ``step_peak_mb`` and
             ``growth_mb`` (:class:`bench.cost_memory.PeakMemory` over the
@@ -148,8 +157,10 @@ def measure_step(config: str,
     """
     device = _device(device)
     torch.manual_seed(0)
+    np.random.seed(0)  # the pipeline's random flips: the same batches
+    random.seed(0)
     model, loader = _build(config, teacher_ckpt, options, data_root,
-                           student_ckpt if mode == 'train' else None)
+                           student_ckpt if mode != 'forward' else None)
     model.to(device)
     model.train()
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
@@ -169,6 +180,11 @@ def measure_step(config: str,
             model.eval()
             with torch.no_grad():
                 model.extract_feat(data['inputs'])
+        elif mode == 'predict':  # what DKD's teacher runs for ISD
+            model.eval()
+            with torch.no_grad():
+                predict_from_feats(model, model.extract_feat(data['inputs']),
+                                   data['data_samples'], DISTILL_PRED_CFG)
         else:
             losses = model.loss(data['inputs'], data['data_samples'])
             total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)

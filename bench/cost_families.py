@@ -52,6 +52,11 @@ RUN_ITERS = {
     False: dict(teacher=400, student=200)
 }
 TIME_TARGET = 1.15
+# The teacher's share of a DKD step that ISD adds to its features: its head
+# and post-NMS predictions at the distiller's pred_cfg (bench/cost.py's
+# 'predict' mode; the trained teacher's weights, since the number of
+# boxes sets the cost of NMS).
+PREDICT_ROW = 'teacher predict (no grad, ISD\'s)'
 SPEEDUP_TARGET = 2.5
 
 
@@ -123,10 +128,11 @@ def measure_inference(config: str,
     prediction equals ``predict`` (raises if not).
 
     Returns:
-        dict: ``params_m``, ``gflops`` (and ``rois``, the proposals
-        counted), ``network_s`` and ``post_s`` (mean seconds per image),
+        dict: ``params_m``, ``network_s`` and ``post_s`` (mean seconds per
+        image),
         ``detections`` (mean per image), ``peak_mb`` and ``growth_mb``
-        (bench/cost_memory.py, over the timed and warm-up images).
+        (bench/cost_memory.py, over the timed and warm-up images), and
+        :func:`~bench.cost_inference.network_gflops`'s.
     """
     from dkd_mm.distillers.builder import load_teacher_weights
     from dkd_mm.registry import MODELS
@@ -149,11 +155,12 @@ def measure_inference(config: str,
         'test_dataloader')
     inputs = mosaics(
         _endless(loader), detector.data_preprocessor, size, warmup + images)
-    if not same_as_predict(detector, inputs[0][0], [inputs[0][1]]):
-        raise AssertionError(f'{config}: staged prediction != predict')
-    gflops, rois = network_gflops(detector, size)
+    # From here on: the forward passes' memory over the built model's
+    # (before the FLOP count's trace, whose freed memory stays resident).
     memory = PeakMemory(device)
     memory.start()
+    if not same_as_predict(detector, inputs[0][0], [inputs[0][1]]):
+        raise AssertionError(f'{config}: staged prediction != predict')
     network, post, detections = [], [], []
     with torch.no_grad():
         for k, (image, sample) in enumerate(inputs):
@@ -162,16 +169,16 @@ def measure_inference(config: str,
                 network.append(net_s)
                 post.append(post_s)
                 detections.append(len(results[0]))
+    peak_mb, growth_mb = memory.peak_mb(), memory.growth_mb()
     return dict(
         params_m=sum(p.numel() for p in detector.parameters()) / 1e6,
-        gflops=gflops,
-        rois=rois,
+        **network_gflops(detector, size),
         tiles=inputs[0][1].tiles,
         network_s=sum(network) / images,
         post_s=sum(post) / images,
         detections=sum(detections) / images,
-        peak_mb=memory.peak_mb(),
-        growth_mb=memory.growth_mb())
+        peak_mb=peak_mb,
+        growth_mb=growth_mb)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -195,12 +202,16 @@ def run(args: argparse.Namespace) -> None:
             os.makedirs(log_dir, exist_ok=True)
             data.make(root, args.quick, log_dir)
         ckpts = checkpoints(args, family)
+        load = os.getloadavg()[0]
         if args.inference:
             table = inference_table(args, family, root, ckpts)
             marker = f'<!-- bench/cost.py --inference-1024 {family} -->'
         else:
             table = overhead_table(args, family, root, ckpts)
             marker = f'<!-- bench/cost.py --family {family} -->'
+        # Other work on the machine slows every row: say how busy it was.
+        table += (f' Load average (1 min) before / after: {load:.1f} / '
+                  f'{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.')
         print(table + '\n', flush=True)
         if not args.quick:
             write_section(args.out, marker, table)
@@ -260,6 +271,10 @@ def overhead_table(args: argparse.Namespace, family: str, root: str,
         'teacher forward (no grad)':
         _job('step', config=configs['teacher'][0], mode='forward',
              teacher_ckpt=None, options=configs['teacher'][1], **common),
+        PREDICT_ROW:
+        _job('step', config=configs['teacher'][0], mode='predict',
+             teacher_ckpt=None, options=configs['teacher'][1],
+             student_ckpt=ckpts['teacher'], **common),
         'student':
         _job('step', config=configs['student'][0], mode='train',
              teacher_ckpt=None, options=configs['student'][1],
@@ -287,14 +302,22 @@ def overhead_table(args: argparse.Namespace, family: str, root: str,
     dkd = rows[ROW_NAMES['dkd']]
     time_ratio = dkd['seconds'] / base
     mem_ratio = _ratio(dkd['step_peak_mb'], student['step_peak_mb'])
+    predict = dkd['seconds'] / (
+        rows['student']['seconds'] + rows[PREDICT_ROW]['seconds'])
     verdict = (f'DKD / (student + teacher forward) = {time_ratio:.2f} '
                f'(target <= {TIME_TARGET}: '
                f'{"met" if time_ratio <= TIME_TARGET else "MISSED"}); '
+               f'DKD / (student + teacher predict) = {predict:.2f}; '
                f'peak RSS DKD / student = {mem_ratio}, growth DKD / student '
                f'= {_ratio(dkd["growth_mb"], student["growth_mb"])}.')
     note = (f'Mean of {steps} steps after {warmup} untimed, each row in a '
-            'fresh process, the data\'s training batches (batch 4 at '
-            '256 px). Peak RSS: the resident set\'s high-water mark over '
+            'fresh process, the same training batches of the data (batch 4 '
+            'at 256 px, seeded). Teacher forward: backbone and neck (what '
+            'feature distillation needs); teacher predict: that plus the '
+            'head and post-NMS predictions at the distiller\'s `pred_cfg`, '
+            'which ISD also takes from the teacher. The time ratios divide '
+            'by the student step plus one of them. Peak RSS: the resident '
+            'set\'s high-water mark over '
             'the warm-up and timed steps, reset after the model, data loader '
             'and optimizer were built (on CPU it holds the libraries and '
             'both models\' weights); growth: that peak minus the resident '
@@ -329,15 +352,17 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
     }
     size = args.size
     lines = [
-        f'| model | weights | params (M) | GFLOPs ({size} px) | network '
+        f'| model | weights | params (M) | GFLOPs ({size} px) | backbone '
+        'share | network '
         '(s / image) | post-processing (s / image) | images/s, network | '
         'images/s, all | detections / image | peak RSS (MB) | growth (MB) |',
-        '|---|---|---|---|---|---|---|---|---|---|---|'
+        '|---|---|---|---|---|---|---|---|---|---|---|---|'
     ]
     for role, r in rows.items():
         total = r['network_s'] + r['post_s']
         lines.append(f'| {role} | {"trained" if ckpts[role] else "random"} | '
                      f'{r["params_m"]:.2f} | {r["gflops"]:.2f} | '
+                     f'{r["backbone_gflops"] / r["gflops"]:.0%} | '
                      f'{r["network_s"]:.3f} | {r["post_s"]:.3f} | '
                      f'{1 / r["network_s"]:.2f} | {1 / total:.2f} | '
                      f'{r["detections"]:.0f} | {_mb(r["peak_mb"])} | '

@@ -18,7 +18,7 @@ cost of NMS, are those of real scenes.
 """
 import copy
 import time
-from typing import Callable, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -204,7 +204,7 @@ class _Network(nn.Module):
         return head(feats)
 
 
-def network_gflops(detector: nn.Module, size: int) -> Tuple[float, int]:
+def network_gflops(detector: nn.Module, size: int) -> Dict[str, float]:
     """Giga multiply-adds of the network on one ``size`` px input.
 
     Counted by mmengine's ``FlopAnalyzer`` (one multiply-add = one FLOP, as
@@ -214,26 +214,30 @@ def network_gflops(detector: nn.Module, size: int) -> Tuple[float, int]:
     counted).
 
     Returns:
-        tuple[float, int]: GFLOPs, and the number of proposals counted (0
-        for a single-stage detector).
+        dict: ``gflops`` (all), ``backbone_gflops`` (its share) and
+        ``rois``, the proposals counted (0 for a single-stage detector).
     """
     from mmengine.analysis import FlopAnalyzer
     param = next(detector.parameters())
     inputs = torch.zeros(1, 3, size, size, device=param.device)
 
-    def count(module: nn.Module, args: tuple) -> int:
+    def analyse(module: nn.Module, args: tuple) -> FlopAnalyzer:
         analyzer = FlopAnalyzer(module, args)
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
         analyzer.tracer_warnings('none')
-        return analyzer.total()
+        return analyzer
 
-    flops = count(_Network(detector).eval(), (inputs, ))
+    network = analyse(_Network(detector).eval(), (inputs, ))
+    flops = network.total()
     rois = 0
     if is_two_stage(detector):
         rois = int(detector.test_cfg.rpn.max_per_img)
         extractor = detector.roi_head.bbox_roi_extractor
         out_size = extractor.roi_layers[0].output_size
         feats = torch.zeros(rois, extractor.out_channels, *out_size).to(inputs)
-        flops += count(detector.roi_head.bbox_head.eval(), (feats, ))
-    return flops / 1e9, rois
+        flops += analyse(detector.roi_head.bbox_head.eval(), (feats, )).total()
+    return dict(
+        gflops=flops / 1e9,
+        backbone_gflops=network.total('detector.backbone') / 1e9,
+        rois=rois)
