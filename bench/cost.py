@@ -365,10 +365,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.job:  # one measurement of bench/cost_families.py
-        from bench.cost_families import measure_inference
+        from bench.cost_inference import measure_inference, time_alternating
         job = json.loads(args.job)
         fn = dict(
-            step=measure_step, inference=measure_inference)[job.pop('fn')]
+            step=measure_step,
+            inference=measure_inference,
+            alternate=time_alternating)[job.pop('fn')]
         print(json.dumps(fn(**job)))
         return
     if args.family or args.inference:

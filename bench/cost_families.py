@@ -17,7 +17,6 @@ in a fresh process (``python -m bench.cost --job``).
 import argparse
 import datetime
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -26,13 +25,9 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmengine.logging import MMLogger
 
 from bench import runs
-from bench.cost import DATA_ROOT, _config, _device, _endless, _loader
-from bench.cost_inference import (mosaics, network_gflops, same_as_predict,
-                                  staged_predict)
-from bench.cost_memory import PeakMemory
+from bench.cost import _device
 from bench.data import SYNTHETIC_DOTA, BenchData
 from bench.run import (FAMILIES, METHODS, PAIR_DATA, TEACHER, row_options,
                        write_section)
@@ -109,78 +104,6 @@ def trained_ckpt(family: str, role: str, work_dirs: str) -> Optional[str]:
         cached_only=True)
 
 
-def measure_inference(config: str,
-                      options: List[str] = (),
-                      ckpt: Optional[str] = None,
-                      size: int = 1024,
-                      images: int = 4,
-                      data_config: Optional[str] = None,
-                      data_options: List[str] = (),
-                      data_root: str = DATA_ROOT,
-                      warmup: int = 1,
-                      device: Optional[str] = None) -> Dict:
-    """Per-image inference cost of a detector on ``size`` px mosaics of the
-    test images of ``data_config`` (default: ``config``) on ``data_root``.
-
-    The detector has ``ckpt``'s weights, or its own initialisation
-    (``init_weights``, as training starts).  The first ``warmup`` images
-    are not timed; the first of them also checks that the staged
-    prediction equals ``predict`` (raises if not).
-
-    Returns:
-        dict: ``params_m``, ``network_s`` and ``post_s`` (mean seconds per
-        image),
-        ``detections`` (mean per image), ``peak_mb`` and ``growth_mb``
-        (bench/cost_memory.py, over the timed and warm-up images), and
-        :func:`~bench.cost_inference.network_gflops`'s.
-    """
-    from dkd_mm.distillers.builder import load_teacher_weights
-    from dkd_mm.registry import MODELS
-    device = _device(device)
-    torch.manual_seed(0)
-    detector = MODELS.build(_config(config, options).model)
-    if ckpt:
-        load_teacher_weights(detector, ckpt)  # strict, weights only
-    else:
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.WARNING)  # not every parameter's init
-        try:
-            detector.init_weights()
-        finally:
-            logger.setLevel(level)
-    detector.to(device).eval()
-    loader = _loader(
-        _config(data_config or config, data_options), data_root,
-        'test_dataloader')
-    inputs = mosaics(
-        _endless(loader), detector.data_preprocessor, size, warmup + images)
-    # From here on: the forward passes' memory over the built model's
-    # (before the FLOP count's trace, whose freed memory stays resident).
-    memory = PeakMemory(device)
-    memory.start()
-    if not same_as_predict(detector, inputs[0][0], [inputs[0][1]]):
-        raise AssertionError(f'{config}: staged prediction != predict')
-    network, post, detections = [], [], []
-    with torch.no_grad():
-        for k, (image, sample) in enumerate(inputs):
-            results, net_s, post_s = staged_predict(detector, image, [sample])
-            if k >= warmup:
-                network.append(net_s)
-                post.append(post_s)
-                detections.append(len(results[0]))
-    peak_mb, growth_mb = memory.peak_mb(), memory.growth_mb()
-    return dict(
-        params_m=sum(p.numel() for p in detector.parameters()) / 1e6,
-        **network_gflops(detector, size),
-        tiles=inputs[0][1].tiles,
-        network_s=sum(network) / images,
-        post_s=sum(post) / images,
-        detections=sum(detections) / images,
-        peak_mb=peak_mb,
-        growth_mb=growth_mb)
-
-
 def run(args: argparse.Namespace) -> None:
     """bench/cost.py's ``--family`` / ``--inference-1024`` modes."""
     names = INFERENCE_NAMES if args.inference else FAMILY_NAMES
@@ -229,9 +152,9 @@ def checkpoints(args: argparse.Namespace,
 
 
 def _job(fn: str, **kwargs) -> dict:
-    """``fn`` ('step' or 'inference') in a fresh process."""
+    """``fn`` ('step', 'inference' or 'alternate') in a fresh process."""
     from bench.cost import _subprocess
-    print(f'[cost] {fn} {kwargs["config"]}', flush=True)
+    print(f'[cost] {fn} {kwargs.get("config", "")}', flush=True)
     return _subprocess(['--job', json.dumps(dict(fn=fn, **kwargs))])
 
 
@@ -336,20 +259,34 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
     images = 1 if args.quick else args.images
     configs = pair(family)
     data_config, data_options = pair(data_family(family))['teacher']
+    data = dict(
+        size=args.size,
+        data_config=data_config,
+        data_options=data_options,
+        data_root=root)
+    models = {
+        role: [
+            configs[role][0], configs[role][1] + list(args.infer_options),
+            ckpts[role]
+        ]
+        for role in ('teacher', 'student')
+    }
+    # Memory, FLOPs and detections: each model alone in a process (one
+    # image after the check); times: both in one process, in turns.
     rows = {
         role:
         _job(
             'inference',
-            config=configs[role][0],
-            options=configs[role][1] + list(args.infer_options),
-            ckpt=ckpts[role],
-            size=args.size,
-            images=images,
-            data_config=data_config,
-            data_options=data_options,
-            data_root=root)
-        for role in ('teacher', 'student')
+            config=config,
+            options=options,
+            ckpt=ckpt,
+            images=1,
+            **data)
+        for role, (config, options, ckpt) in models.items()
     }
+    times = _job('alternate', models=models, images=images, **data)
+    for role, row in rows.items():
+        row.update(times[role])
     size = args.size
     lines = [
         f'| model | weights | params (M) | GFLOPs ({size} px) | backbone '
@@ -379,9 +316,13 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
     grid, tile = rows['teacher']['tiles']
     resized = f', resized to {size} px' if grid * tile != size else ''
     note = (
-        f'One image at a time (batch 1), mean of {images} images after one '
-        f'untimed image (which also checks that the stages give the '
-        f'detector\'s own `predict(rescale=True)` results). Inputs: '
+        f'One image at a time (batch 1). Times: mean of {images} images '
+        f'after one untimed, teacher and student in one process taking '
+        f'turns on each image (teacher first, then student first), so that '
+        f'other load on the machine slows both alike. Parameters, FLOPs, '
+        f'detections and memory: each model alone in a fresh process, on '
+        f'one image after one that checks that the stages give the '
+        f'detector\'s own `predict(rescale=True)` results. Inputs: '
         f'{size} px mosaics of the data\'s preprocessed test images '
         f'({grid} x {grid} tiles of {tile} px{resized}), so that objects '
         f'keep the size the checkpoints were trained at. Network: backbone '
@@ -394,8 +335,8 @@ def inference_table(args: argparse.Namespace, family: str, root: str,
         'mmengine\'s FlopAnalyzer (one multiply-add = 1) of the network' +
         (f', the RoI box head counted on {rois} proposals (RPN '
          '`max_per_img`), RoI feature extraction not counted' if rois else '')
-        + '. Peak RSS / growth: as in the overhead tables, over the timed '
-        'and warm-up images. Random weights: the detector\'s own '
+        + '. Peak RSS / growth: as in the overhead tables, over those two '
+        'images. Random weights: the detector\'s own '
         '`init_weights()` (as training starts: classification biases at '
         'the prior probability, so few boxes pass the score threshold and '
         'post-processing is near its minimum); trained: bench/run.py\'s '

@@ -99,21 +99,23 @@ def test_mosaics_tile_the_images_in_reading_order():
 
 
 def test_peak_memory_counts_from_start_only():
+    # Tensors above glibc's largest mmap threshold (32 MB) get fresh pages
+    # and give them back when freed, whatever ran before in the process.
     probe = PeakMemory('cpu')
-    big = torch.ones(64 * 2**20)  # 256 MB, written: resident
+    big = torch.ones(96 * 2**20)  # 384 MB, written: resident
     del big
     probe.start()
-    small = torch.ones(8 * 2**20)  # 32 MB
+    small = torch.ones(24 * 2**20)  # 96 MB
     if probe.peak_mb() is None:
         pytest.skip('no /proc/self/clear_refs here')
-    # The earlier 256 MB peak is not counted; the 32 MB are.
-    assert 30 < probe.growth_mb() < 200
+    # The earlier 384 MB peak is not counted; the 96 MB are.
+    assert 90 < probe.growth_mb() < 300
     del small
     probe.start()
-    big = torch.ones(64 * 2**20)
+    big = torch.ones(96 * 2**20)
     assert big[-1] == 1
-    assert 250 < probe.growth_mb() < 450
-    assert probe.peak_mb() >= probe.baseline_mb + 250
+    assert 380 < probe.growth_mb() < 600
+    assert probe.peak_mb() >= probe.baseline_mb + 380
 
 
 def test_pairs_are_bench_runs_and_the_dota_pair_has_no_imagenet_init():
