@@ -1,6 +1,8 @@
 """What distillation costs: training steps, GD masks, inference.
 
     python bench/cost.py [--quick] [--teacher-ckpt PATH]
+    python bench/cost.py --family {rotated-retinanet,oriented-rcnn,...,all}
+    python bench/cost.py --inference-1024 [--family ...] [--trained]
 
 * Training step time and peak memory (each in a fresh subprocess) of the
   student alone, the teacher forward (no grad), DKD, each baseline and
@@ -18,6 +20,9 @@
   against a per-box polygon-fill reference written here, with identical
   masks asserted.
 * Inference: parameters, FLOPs and images/s of teacher and student.
+* Per family (``--family``, ``--inference-1024``; bench/cost_families.py):
+  DKD's training-step overhead and 1024 px inference with network and
+  post-processing apart, for each family's benchmark pair of bench/run.py.
 
 Without ``--quick`` the tables are written to docs/benchmarks.md (between
 ``<!-- bench/cost.py -->`` markers) with the command, machine and date.
@@ -28,6 +33,7 @@ import json
 import os
 import os.path as osp
 import platform
+import random
 import resource
 import subprocess
 import sys
@@ -38,10 +44,40 @@ import numpy as np
 import torch
 
 import dkd_mm  # noqa: F401
+from bench.cost_memory import PeakMemory
 from bench.run import METHODS, TEACHER, available, pair_options, write_section
 from bench.runs import ROOT
+from dkd_mm.distillers.context import DISTILL_PRED_CFG, predict_from_feats
 
 DATA_ROOT = 'data/synthetic_dota'  # made by main() where missing
+
+
+def _config(config: str, options: List[str] = ()):
+    """The config file with ``options`` merged, its custom imports done
+    and its default scope current."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.merge_from_dict(parse_cfg_options(options))
+    if cfg.get('custom_imports'):  # e.g. bench.mmrazor_plugin
+        import_modules_from_strings(**cfg.custom_imports)
+    DefaultScope.get_instance(
+        f'cost{time.time()}', scope_name=cfg.default_scope)
+    return cfg
+
+
+def _loader(cfg, data_root: str, key: str = 'train_dataloader'):
+    """The config's data loader ``key`` on ``data_root``, in-process."""
+    from mmengine.runner import Runner
+    loader = cfg[key]
+    loader.num_workers = 0
+    loader.persistent_workers = False
+    loader.dataset.data_root = osp.join(ROOT, data_root) + '/'
+    if loader.get('sampler', {}).get('type') == 'DefaultSampler':
+        # The same batches in every process, so that rows compare.
+        loader.sampler.seed = 0
+    return Runner.build_dataloader(loader)
 
 
 def _build(config: str,
@@ -49,23 +85,10 @@ def _build(config: str,
            options: List[str] = (),
            data_root: str = DATA_ROOT,
            student_ckpt: Optional[str] = None):
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-    from mmengine.utils import import_modules_from_strings
-
     from dkd_mm.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.merge_from_dict(parse_cfg_options(options))
-    if cfg.get('custom_imports'):  # e.g. bench.mmrazor_plugin
-        import_modules_from_strings(**cfg.custom_imports)
+    cfg = _config(config, options)
     if 'teacher' in cfg.model:
         cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = False
-    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, data_root) + '/'
-    DefaultScope.get_instance(
-        f'cost{time.time()}', scope_name=cfg.default_scope)
     model = MODELS.build(cfg.model)
     if student_ckpt:
         from dkd_mm.distillers.builder import load_teacher_weights
@@ -75,8 +98,7 @@ def _build(config: str,
         student = getattr(model, 'student',
                           getattr(model, 'architecture', model))
         load_teacher_weights(student, student_ckpt)  # strict, weights only
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    return model, loader
+    return model, _loader(cfg, data_root)
 
 
 def parse_cfg_options(options: List[str]) -> dict:
@@ -101,24 +123,69 @@ def measure_step(config: str,
                  teacher_ckpt: Optional[str],
                  options: List[str] = (),
                  data_root: str = DATA_ROOT,
-                 student_ckpt: Optional[str] = None) -> Dict[str, float]:
-    """Mean seconds of a training step ('train') or teacher forward."""
+                 student_ckpt: Optional[str] = None,
+                 warmup: int = 2,
+                 memory_detail: bool = False,
+                 device: Optional[str] = None) -> Dict[str, float]:
+    """Mean seconds of a training step ('train') or teacher forward.
+
+    Args:
+        config (str): The model's config file.
+        mode (str): 'train' (loss, backward, SGD step), 'forward' (the
+            detector's ``extract_feat`` under ``no_grad``, eval mode) or
+            'predict' (``extract_feat`` and the post-NMS predictions that
+            DKD's ISD takes from its teacher, with the distiller's default
+            ``pred_cfg``, under ``no_grad``, eval mode).
+        steps (int): Steps timed, after ``warmup`` untimed ones.
+        teacher_ckpt (str, optional): A distiller's teacher weights.
+        options (list[str]): ``--cfg-options`` of the config.
+        data_root (str): The training data. Defaults to :data:`DATA_ROOT`.
+        student_ckpt (str, optional): Weights of the detector being trained
+            ('train'; a distiller's student) or predicting ('predict').
+            Defaults to None.
+        warmup (int): Untimed steps first. Defaults to 2.
+        memory_detail (bool): Also return ``step_peak_mb`` and
+            ``growth_mb`` (:class:`bench.cost_memory.PeakMemory` over the
+            warm-up and timed steps, from right after the model, data
+            loader and optimizer were built). Defaults to False.
+        device (str, optional): Where the model runs. Defaults to CUDA where
+            available, else the CPU.
+
+    Returns:
+        dict: ``seconds``, ``peak_mb`` (CPU: the process's maximum resident
+        set, model building included; GPU: torch's peak allocation) and,
+        with ``memory_detail``, ``step_peak_mb`` and ``growth_mb``.
+    """
+    device = _device(device)
     torch.manual_seed(0)
+    np.random.seed(0)  # the pipeline's random flips: the same batches
+    random.seed(0)
     model, loader = _build(config, teacher_ckpt, options, data_root,
-                           student_ckpt if mode == 'train' else None)
+                           student_ckpt if mode != 'forward' else None)
+    model.to(device)
     model.train()
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
                             lr=1e-4)
+    cuda = device.startswith('cuda')
+    memory = PeakMemory(device)
+    memory.start()
     times = []
     for i, batch in enumerate(_endless(loader)):
-        if i == steps + 2:
+        if i == steps + warmup:
             break
         data = model.data_preprocessor(batch, True)
+        if cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
         if mode == 'forward':
             model.eval()
             with torch.no_grad():
                 model.extract_feat(data['inputs'])
+        elif mode == 'predict':  # what DKD's teacher runs for ISD
+            model.eval()
+            with torch.no_grad():
+                predict_from_feats(model, model.extract_feat(data['inputs']),
+                                   data['data_samples'], DISTILL_PRED_CFG)
         else:
             losses = model.loss(data['inputs'], data['data_samples'])
             total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v)
@@ -126,12 +193,23 @@ def measure_step(config: str,
             optim.zero_grad()
             total.backward()
             optim.step()
-        if i >= 2:  # two warm-up steps
+        if cuda:
+            torch.cuda.synchronize()
+        if i >= warmup:
             times.append(time.perf_counter() - start)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if torch.cuda.is_available():
+    if cuda:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
-    return dict(seconds=float(np.mean(times)), peak_mb=float(peak_mb))
+    result = dict(seconds=float(np.mean(times)), peak_mb=float(peak_mb))
+    if memory_detail:
+        result.update(
+            step_peak_mb=memory.peak_mb(), growth_mb=memory.growth_mb())
+    return result
+
+
+def _device(device: Optional[str]) -> str:
+    """``device``, or CUDA where available, else the CPU."""
+    return device or ('cuda' if torch.cuda.is_available() else 'cpu')
 
 
 def _all_cells_mask(boxes: torch.Tensor, feat_size, strides) -> torch.Tensor:
@@ -284,16 +362,71 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default='docs/benchmarks.md')
     parser.add_argument(
         '--data-root',
-        default=DATA_ROOT,
+        default=None,
         help='The embedded data (made with tools/data/make_synthetic_dota.py '
-        '--split default where missing)')
+        f'--split default where missing). Default: {DATA_ROOT}; with '
+        '--family/--inference-1024, the data of each family\'s table '
+        '(bench/run.py; the tiny sets with --quick)')
+    family = parser.add_argument_group(
+        'per family (bench/cost_families.py): the pairs of bench/run.py')
+    family.add_argument(
+        '--family',
+        nargs='+',
+        metavar='FAMILY',
+        help='Distillation overhead of a training step for these families '
+        '(rotated-retinanet, oriented-rcnn, rotated-fcos, retinanet-nwpu, or '
+        'all): teacher forward, student, DKD, and the time and memory ratios; '
+        'with --inference-1024, the families to measure (default: all, '
+        'dota-rotated-retinanet included)')
+    family.add_argument(
+        '--inference-1024',
+        '--inference',
+        dest='inference',
+        action='store_true',
+        help='Teacher and student inference at --size px: network and '
+        'post-processing apart, images/s, memory, params, FLOPs')
+    family.add_argument('--size', type=int, default=1024)
+    family.add_argument(
+        '--images', type=int, default=4, help='Images timed per model')
+    family.add_argument(
+        '--trained',
+        nargs='?',
+        const='work_dirs',
+        metavar='WORK_DIRS',
+        help='Load the teacher and student checkpoints that bench/run.py '
+        'trained for each family (seed 0, its default settings), found by '
+        'their settings hash under WORK_DIRS (default work_dirs); random '
+        'weights where there is none')
+    family.add_argument(
+        '--infer-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='More --cfg-options for every --inference-1024 model alike, '
+        'e.g. model.test_cfg.nms_pre=500')
     parser.add_argument(
         '--one', nargs=2, metavar=('METHOD', 'MODE'), help=argparse.SUPPRESS)
+    parser.add_argument('--job', help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.job:  # one measurement of bench/cost_families.py
+        from bench.cost_inference import measure_inference, time_alternating
+        job = json.loads(args.job)
+        fn = dict(
+            step=measure_step,
+            inference=measure_inference,
+            alternate=time_alternating)[job.pop('fn')]
+        print(json.dumps(fn(**job)))
+        return
+    if args.family or args.inference:
+        from bench.cost_families import run
+        args.family = args.family or ['all']
+        run(args)
+        return
+    args.data_root = args.data_root or DATA_ROOT
     steps = 2 if args.quick else args.steps
     if args.one:
         name, mode = args.one
