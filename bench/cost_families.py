@@ -9,9 +9,11 @@
 
 The pairs are bench/run.py's (``FAMILIES``, its single-stage pair, each
 row's ``--cfg-options`` from ``row_options``), on the data of each pair's
-table; ``dota-rotated-retinanet`` (inference only) is configs/dota's
+table.  Inference only: ``dota-rotated-retinanet`` is configs/dota's
 rotated RetinaNet, ResNet-50 teacher against ResNet-18 student, ImageNet
-init off, on the rotated-retinanet family's images.  Every measurement runs
+init off, on the rotated-retinanet family's images; the ``-lite`` pairs
+give that pair and retinanet-nwpu the lite ResNet-18 student (128-channel
+neck and head; random weights).  Every measurement runs
 in a fresh process (``python -m bench.cost --job``).
 """
 import argparse
@@ -35,10 +37,18 @@ from bench.run import (FAMILIES, METHODS, PAIR_DATA, TEACHER, row_options,
 SINGLE_STAGE = 'rotated-retinanet'
 DOTA_PAIR = 'dota-rotated-retinanet'
 FAMILY_NAMES = [SINGLE_STAGE] + list(FAMILIES)
-INFERENCE_NAMES = FAMILY_NAMES + [DOTA_PAIR]
 DOTA_CONFIGS = dict(
     teacher='configs/dota/rotated-retinanet-le90_r50_fpn_1x_dota.py',
     student='configs/dota/rotated-retinanet-le90_r18_fpn_1x_dota.py')
+# Inference-only pairs: a pair whose student is the lite one (ResNet-18,
+# 128-channel neck and head), on the data of the family it derives from.
+LITE_STUDENTS = {
+    DOTA_PAIR + '-lite':
+    (DOTA_PAIR, 'configs/dota/rotated-retinanet-le90_r18-lite_fpn_1x_dota.py'),
+    'retinanet-nwpu-lite':
+    ('retinanet-nwpu', 'configs/retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
+}
+INFERENCE_NAMES = FAMILY_NAMES + [DOTA_PAIR, *LITE_STUDENTS]
 # bench/run.py's row names and default iterations (single-stage table,
 # --pair families), under which its checkpoints are cached.
 ROW_NAMES = dict(teacher='teacher', student='student', dkd='dkd (GD+ISD+TSA)')
@@ -57,7 +67,15 @@ SPEEDUP_TARGET = 2.5
 
 def pair(family: str) -> Dict[str, Tuple[str, List[str]]]:
     """Role ('teacher', 'student', 'dkd') -> (config, ``--cfg-options``) of
-    ``family``'s benchmark pair, as bench/run.py trains its rows."""
+    ``family``'s benchmark pair, as bench/run.py trains its rows (a lite
+    pair: teacher and student only, the student the lite config with the
+    options of the pair it derives from)."""
+    if family in LITE_STUDENTS:
+        base, student = LITE_STUDENTS[family]
+        configs = pair(base)
+        return dict(
+            teacher=configs['teacher'],
+            student=(student, configs['student'][1]))
     if family == DOTA_PAIR:
         return {
             role: (config, ['model.backbone.init_cfg=None'])
@@ -75,6 +93,7 @@ def pair(family: str) -> Dict[str, Tuple[str, List[str]]]:
 
 def data_family(family: str) -> str:
     """The family whose data (and data options) ``family`` runs on."""
+    family = LITE_STUDENTS.get(family, (family, ))[0]
     return SINGLE_STAGE if family == DOTA_PAIR else family
 
 
@@ -85,7 +104,12 @@ def bench_data(family: str) -> BenchData:
 def trained_ckpt(family: str, role: str, work_dirs: str) -> Optional[str]:
     """bench/run.py's checkpoint of ``family``'s 'teacher' or 'student'
     (seed 0, its default iterations and data), found by its settings hash
-    under ``work_dirs``; None where it was not trained."""
+    under ``work_dirs``; None where it was not trained (a lite pair's
+    student, the DOTA pair)."""
+    if family in LITE_STUDENTS:
+        if role != 'teacher':
+            return None
+        return trained_ckpt(LITE_STUDENTS[family][0], role, work_dirs)
     if family == DOTA_PAIR:
         return None
     single = family == SINGLE_STAGE

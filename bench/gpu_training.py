@@ -1,11 +1,10 @@
 """The checks of bench/gpu_check.py that train on the GPU: the rotated FCOS
 configs with upstream's CUDA-only box loss, and a DKD step's cost."""
-import contextlib
 import gc
 import math
 import os.path as osp
 import time
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -135,44 +134,6 @@ def train_fcos(config: str, data_root: str, work_dir: str,
 # DKD step timing ----------------------------------------------------------
 
 
-class _SyncedTime:
-    """The ``time`` module, with the GPU's queue emptied before each
-    ``perf_counter()`` reading, so a step's kernels count in its time."""
-
-    def __getattr__(self, name: str):
-        return getattr(time, name)
-
-    @staticmethod
-    def perf_counter() -> float:
-        torch.cuda.synchronize()
-        return time.perf_counter()
-
-
-@contextlib.contextmanager
-def measured_on_cuda(cost) -> Iterator[None]:
-    """``cost.measure_step`` with its model on the GPU, timed to the end of
-    each step's kernels. Where bench/cost.py already places and
-    synchronises, the second ``.cuda()`` and synchronise change nothing."""
-    build, clock = getattr(cost, '_build', None), getattr(cost, 'time', None)
-
-    def build_on_cuda(*args, **kwargs):
-        built = build(*args, **kwargs)
-        built[0].cuda()  # (model, loader): in place, data preprocessor too
-        return built
-
-    if build is not None:
-        cost._build = build_on_cuda
-    if clock is time:
-        cost.time = _SyncedTime()
-    try:
-        yield
-    finally:
-        if build is not None:
-            cost._build = build
-        if clock is not None:
-            cost.time = clock
-
-
 def size_options(config: str, size: int, batch: int) -> List[str]:
     """``--cfg-options`` that train ``config`` on ``size`` px images."""
     from mmengine.config import Config
@@ -213,26 +174,26 @@ def time_dkd(data_root: str,
     """
     from bench import cost
     rows = {}
-    with measured_on_cuda(cost):
-        for name, config, mode in TIMED:
-            gc.collect()
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            result = cost.measure_step(
-                config,
-                mode,
-                steps,
-                teacher_ckpt if name == 'DKD' else None,
-                size_options(config, size, batch),
-                data_root=data_root,
-                student_ckpt=student_ckpt if mode == 'train' else None)
-            result['gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
-            rows[name] = result
+    for name, config, mode in TIMED:
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        # On CUDA measure_step places the model, synchronises around each
+        # step and reports torch's peak allocation as peak_mb.
+        rows[name] = cost.measure_step(
+            config,
+            mode,
+            steps,
+            teacher_ckpt if name == 'DKD' else None,
+            size_options(config, size, batch),
+            data_root=data_root,
+            student_ckpt=student_ckpt if mode == 'train' else None,
+            device='cuda')
     teacher, student, dkd = (rows[name]['seconds'] for name, _, _ in TIMED)
-    on_gpu = all(r['gpu_mb'] > 0 for r in rows.values())
+    on_gpu = all(r['peak_mb'] > 0 for r in rows.values())
     ok = on_gpu and all(
         math.isfinite(t) and t > 0 for t in (teacher, student, dkd))
-    memory = ' / '.join(f'{r["gpu_mb"]:.0f}' for r in rows.values())
+    memory = ' / '.join(f'{r["peak_mb"]:.0f}' for r in rows.values())
     detail = (f'{size} px, batch {batch}, mean of {steps} steps: teacher '
               f'fwd {teacher:.3f} s, student {student:.3f} s, DKD {dkd:.3f} '
               f's; DKD / (student + teacher fwd) = '

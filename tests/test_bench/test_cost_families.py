@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from bench.cost import _config
-from bench.cost_families import DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES, pair
+from bench.cost_families import (DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES,
+                                 LITE_STUDENTS, data_family, pair,
+                                 trained_ckpt)
 from bench.cost_inference import (is_two_stage, mosaics, network_gflops,
                                   same_as_predict, staged_predict)
 from bench.cost_memory import PeakMemory
@@ -128,6 +130,21 @@ def test_pairs_are_bench_runs_and_the_dota_pair_has_no_imagenet_init():
     # The single-stage pair is bench/run.py's quarter-width student.
     assert any('base_channels=16' in o
                for o in pair('rotated-retinanet')['dkd'][1])
+
+
+def test_lite_pairs_swap_only_the_student(tmp_path):
+    assert set(LITE_STUDENTS) == {
+        'dota-rotated-retinanet-lite', 'retinanet-nwpu-lite'
+    }
+    for lite, (base, student) in LITE_STUDENTS.items():
+        assert lite in INFERENCE_NAMES and lite not in FAMILY_NAMES
+        assert pair(lite) == dict(
+            teacher=pair(base)['teacher'],
+            student=(student, pair(base)['student'][1]))
+        assert data_family(lite) == data_family(base)
+        assert '-lite_' in student
+        # No trained lite student: random weights, never the base's.
+        assert trained_ckpt(lite, 'student', str(tmp_path)) is None
 
 
 def _cells(out: str, row: str) -> list:

@@ -4,7 +4,6 @@ import glob
 import math
 import os.path as osp
 import subprocess
-import types
 
 import pytest
 import torch
@@ -134,22 +133,6 @@ def test_size_options_resize_every_timed_config():
         assert [step.scale for step in resize] == [(1024, 1024)]
         assert cfg.train_dataloader.batch_size == 2
         assert cfg.train_dataloader.dataset.img_shape == (1024, 1024)
-
-
-def test_measured_on_cuda_places_the_model_and_restores_cost():
-    placed = []
-    model = types.SimpleNamespace(cuda=lambda: placed.append(True))
-
-    def build(*args, **kwargs):
-        return model, 'loader'
-
-    cost = types.SimpleNamespace(_build=build, time=gpu_training.time)
-    with gpu_training.measured_on_cuda(cost):
-        assert cost._build('config') == (model, 'loader')
-        assert placed == [True]
-        assert isinstance(cost.time, gpu_training._SyncedTime)
-        assert cost.time.time is gpu_training.time.time
-    assert cost._build is build and cost.time is gpu_training.time
 
 
 @pytest.mark.slow

@@ -17,6 +17,8 @@ MISSING = '<missing>'
 # What the students change in upstream's model, and nothing else.
 R18 = ('backbone.depth', 'backbone.init_cfg.checkpoint', 'neck.in_channels')
 MV2 = ('backbone', 'neck.in_channels', 'neck.start_level')
+LITE = R18 + ('neck.out_channels', 'bbox_head.in_channels',
+              'bbox_head.feat_channels')
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,14 @@ STUDENTS = {
     for name in (family.student, family.tsa, family.dkd)
 }
 STUDENTS[MV2_DKD] = (FAMILIES['rotated_retinanet'], MV2)
+# The lite ResNet-18 student (128-channel neck and head), plain and in DKD.
+LITE_STUDENT = 'rotated-retinanet-le90_r18-lite_fpn_1x_dota.py'
+LITE_DKD = 'dkd_rotated-retinanet-le90_r50-r18-lite_fpn_1x_dota.py'
+DKD_CONFIGS[LITE_DKD] = FAMILIES['rotated_retinanet']
+STUDENTS[LITE_STUDENT] = STUDENTS[LITE_DKD] = (FAMILIES['rotated_retinanet'],
+                                               LITE)
+# Students with upstream's box loss (the others wrap it in TSA).
+PLAIN_STUDENTS = {f.student for f in FAMILIES.values()} | {LITE_STUDENT}
 DISTILL_KEYS = ('loss_global_distill_fg', 'loss_global_distill_bg',
                 'loss_global_distill_relation', 'loss_isd_feat',
                 'isd_candidates', 'distill_scale')

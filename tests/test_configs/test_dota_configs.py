@@ -30,10 +30,10 @@ from dkd_mm.distillers.builder import build_model, model_config
 from dkd_mm.evaluation import dota_merge
 from dkd_mm.registry import MODELS
 from tests.test_tools.conftest import run_tool
-from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, FAMILIES,
-                            MISSING, R18, STUDENTS, UPSTREAM, dota_config,
-                            drift, edited_configs, get_key, student_of,
-                            unscoped)
+from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, FAMILIES, LITE,
+                            MISSING, PLAIN_STUDENTS, R18, STUDENTS, UPSTREAM,
+                            dota_config, drift, edited_configs, get_key,
+                            student_of, unscoped)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_dkd_teacher_schedule_and_data_are_upstream(name):
 @pytest.mark.parametrize('name', sorted(STUDENTS))
 def test_student_is_upstream_but_for_the_listed_keys(name):
     family, keys = STUDENTS[name]
-    tsa = name != family.student
+    tsa = name not in PLAIN_STUDENTS
     listed = keys + (family.tsa_keys if tsa else ())
     student = student_of(dota_config(name))
     upstream = Config.fromfile(osp.join(UPSTREAM, family.upstream)).model
@@ -110,11 +110,14 @@ def test_student_is_upstream_but_for_the_listed_keys(name):
     assert not unexpected, f'{name} differs from mmrotate::' \
         f'{family.upstream} outside {listed}: {unexpected}'
     assert not unused, f'{name}: listed but unchanged: {unused}'
-    if keys == R18:
+    if keys in (R18, LITE):
         assert student.backbone.depth == 18
         assert student.backbone.init_cfg == dict(
             type='Pretrained', checkpoint='torchvision://resnet18')
         assert student.neck.in_channels == [64, 128, 256, 512]
+    if keys == LITE:  # the lite student's neck and head: 128 channels
+        assert (student.neck.out_channels, student.bbox_head.in_channels,
+                student.bbox_head.feat_channels) == (128, 128, 128)
     if tsa:  # TSA wraps upstream's box loss, unchanged
         loss = get_key(student, family.tsa_keys[-1])
         assert loss.type == 'dkd_mm.TSALoss'

@@ -319,3 +319,37 @@ def test_oriented_rcnn_gd_ablation_is_dkd_without_isd_and_tsa():
     assert student.to_dict() == plain.to_dict()
     assert ablation.model.teacher == dkd.model.teacher
     assert ablation.custom_hooks == dkd.custom_hooks
+
+
+def _narrowed(model: dict) -> tuple:
+    """The three keys the lite students change, popped from ``model``."""
+    return (model.neck.pop('out_channels'), model.bbox_head.pop('in_channels'),
+            model.bbox_head.pop('feat_channels'))
+
+
+def test_nwpu_lite_student_is_the_r18_student_with_a_128_channel_neck_head():
+    # docs/benchmarks.md, inference at 1024 px: the standard ResNet-18
+    # student keeps 256 channels and is only 1.8x faster than its teacher.
+    family = FAMILIES['retinanet_nwpu']
+    lite_cfg = load('retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
+    dkd_cfg = load('retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py')
+    student, lite = load(family.student).model, copy.deepcopy(lite_cfg.model)
+    assert _narrowed(student) == (256, 256, 256)
+    assert _narrowed(lite) == (128, 128, 128)
+    assert lite.to_dict() == student.to_dict()
+    dkd_student = copy.deepcopy(dkd_cfg.model.student)
+    dkd_r18 = load(family.dkd).model.student
+    assert _narrowed(dkd_student) == (128, 128, 128)
+    assert _narrowed(dkd_r18) == (256, 256, 256)
+    assert dkd_student.to_dict() == dkd_r18.to_dict()
+
+    detector = build('retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
+    assert detector.backbone.base_channels == 64  # ImageNet R18 widths
+    with torch.no_grad():
+        feats = detector.eval().extract_feat(torch.zeros(1, 3, 64, 64))
+    assert [f.shape[1] for f in feats] == [128] * lite_cfg.model.neck.num_outs
+    dkd_cfg.model.teacher_ckpt = None
+    model = build('retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py',
+                  dkd_cfg.model)
+    assert [(a.in_channels, a.out_channels)
+            for a in model.adapters] == [(128, 256)] * 5
