@@ -42,6 +42,7 @@ UPSTREAM = osp.join('tools', 'data', 'dota', 'split', 'img_split.py')
 MARKER = '<!-- bench/split.py -->'
 # Coordinates: mmrotate writes str(float32), dkd_mm rounds to 2 decimals.
 BOX_ATOL = 0.01
+SAME = 'Same outputs but for those float32 truncations.'
 Label = Tuple[Tuple[float, ...], str, int]
 PATCH_NAME = re.compile(r'^.+__(\d+)__\d+___\d+$')  # <id>__<size>__<x>___<y>
 
@@ -203,8 +204,8 @@ def _compare_line(name: str, cmp: Dict[str, int]) -> str:
         f'{cmp["objects"]} objects, {cmp["difficulty_equal"]} with the same '
         f'difficulty, {cmp["difficulty_float32"]} wholly inside the patch '
         'that mmrotate marks truncated (2; its float32 iof < 1), '
-        f'{cmp["difficulty_other"]} other differences. '
-        f'{"Same outputs." if cmp["ok"] else "**OUTPUTS DIFFER.**"}')
+        f'{cmp["difficulty_other"]} other differences. ' +
+        (SAME if cmp['ok'] else '**OUTPUTS DIFFER.**'))
 
 
 def run(args: argparse.Namespace) -> str:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.split import TOOL, UPSTREAM, compare_splits, main, read_labels
+from bench.split import SAME, TOOL, UPSTREAM, compare_splits, main, read_labels
 from dkd_mm.datasets.dota_split import sliding_windows
 
 SMALL = ['--scene-sizes', '512x512', '--window', '256', '--gap', '64']
@@ -73,7 +73,7 @@ def test_with_a_stand_in_upstream_the_outputs_are_compared(work_dir, tmp_path):
     assert report.count('against mmrotate') == 2
     assert report.count(f'{ours[4]} pixel-equal') == 2
     assert report.count('difficulty, 0 wholly inside') == 2
-    assert report.count('Same outputs.') == 2
+    assert report.count(SAME) == 2
 
 
 def _float32_labels(path: str, truncate: int) -> None:
