@@ -3,8 +3,8 @@
 # 1.8x faster than the ResNet-50 teacher's at 1024 px; docs/benchmarks.md,
 # `bench/cost.py --inference-1024 --family retinanet-nwpu-lite`).  Unlike
 # retinanet_r18-thin_fpn_nwpu.py, the backbone keeps ResNet-18's widths, so
-# ImageNet weights fit it.  The distiller's 1x1 adapters map 128 channels to
-# the teacher's 256.
+# ImageNet ResNet-18 weights fit it where one starts from them.  The
+# distiller's 1x1 adapters map 128 channels to the teacher's 256.
 _base_ = ['./retinanet_r18_fpn_nwpu.py']
 
 model = dict(
