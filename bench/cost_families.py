@@ -11,9 +11,9 @@ The pairs are bench/run.py's (``FAMILIES``, its single-stage pair, each
 row's ``--cfg-options`` from ``row_options``), on the data of each pair's
 table.  Inference only: ``dota-rotated-retinanet`` is configs/dota's
 rotated RetinaNet, ResNet-50 teacher against ResNet-18 student, ImageNet
-init off, on the rotated-retinanet family's images; the ``-lite`` pairs
-give that pair and retinanet-nwpu the lite ResNet-18 student (128-channel
-neck and head; random weights).  Every measurement runs
+init off, on the rotated-retinanet family's images, and
+``dota-rotated-retinanet-lite`` that pair with the lite ResNet-18 student
+(128-channel neck and head; random weights).  Every measurement runs
 in a fresh process (``python -m bench.cost --job``).
 """
 import argparse
@@ -31,8 +31,8 @@ import torch
 from bench import runs
 from bench.cost import _device
 from bench.data import SYNTHETIC_DOTA, BenchData
-from bench.run import (FAMILIES, METHODS, PAIR_DATA, TEACHER, row_options,
-                       write_section)
+from bench.run import (FAMILIES, METHODS, PAIR_DATA, SHARED_TEACHER, TEACHER,
+                       row_options, write_section)
 
 SINGLE_STAGE = 'rotated-retinanet'
 DOTA_PAIR = 'dota-rotated-retinanet'
@@ -41,12 +41,11 @@ DOTA_CONFIGS = dict(
     teacher='configs/dota/rotated-retinanet-le90_r50_fpn_1x_dota.py',
     student='configs/dota/rotated-retinanet-le90_r18_fpn_1x_dota.py')
 # Inference-only pairs: a pair whose student is the lite one (ResNet-18,
-# 128-channel neck and head), on the data of the family it derives from.
+# 128-channel neck and head), on the data of the family it derives from
+# (bench/run.py's retinanet-nwpu-lite is a family of its own).
 LITE_STUDENTS = {
     DOTA_PAIR + '-lite':
-    (DOTA_PAIR, 'configs/dota/rotated-retinanet-le90_r18-lite_fpn_1x_dota.py'),
-    'retinanet-nwpu-lite':
-    ('retinanet-nwpu', 'configs/retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
+    (DOTA_PAIR, 'configs/dota/rotated-retinanet-le90_r18-lite_fpn_1x_dota.py')
 }
 INFERENCE_NAMES = FAMILY_NAMES + [DOTA_PAIR, *LITE_STUDENTS]
 # bench/run.py's row names and default iterations (single-stage table,
@@ -115,6 +114,8 @@ def trained_ckpt(family: str, role: str, work_dirs: str) -> Optional[str]:
     single = family == SINGLE_STAGE
     configs = pair(family)
     config, extra = configs[role]
+    if role == 'teacher':
+        family = SHARED_TEACHER.get(family, family)
     out_dir = osp.join(work_dirs, 'bench' if single else f'bench_{family}',
                        f'{role}_s0')
     return runs.train(

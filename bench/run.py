@@ -77,9 +77,22 @@ FAMILIES = {
         teacher='configs/retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
         student='configs/retinanet_nwpu/retinanet_r18_fpn_nwpu.py',
         dkd='configs/retinanet_nwpu/dkd_retinanet_r50-r18_nwpu.py'),
+    # The same teacher (its cached run is the one above: same settings
+    # hash), the lite ResNet-18 student (128-channel neck and head).
+    'retinanet-nwpu-lite':
+    dict(
+        teacher='configs/retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
+        student='configs/retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py',
+        dkd='configs/retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py'),
 }
+# Pairs whose teacher is another pair's (same config, data and options):
+# trained once, under that pair's work dir.
+SHARED_TEACHER = {'retinanet-nwpu-lite': 'retinanet-nwpu'}
 # The data of each pair; SYNTHETIC_DOTA where unlisted.
-PAIR_DATA: Dict[str, BenchData] = {'retinanet-nwpu': NWPU}
+PAIR_DATA: Dict[str, BenchData] = {
+    'retinanet-nwpu': NWPU,
+    'retinanet-nwpu-lite': NWPU
+}
 # Seeds per method (the first N of --seeds): three for the plain student,
 # the strongest baseline and DKD, two for DKD's ablations and TSA alone, one
 # for the other baselines.
@@ -246,9 +259,12 @@ def main() -> None:
             'student': FAMILIES[args.pair]['student'],
             'dkd (GD+ISD+TSA)': FAMILIES[args.pair]['dkd'],
         }
+        teacher_dir = (
+            f'{args.work_dir}_{SHARED_TEACHER.get(args.pair, args.pair)}')
         args.work_dir += '_' + args.pair
     else:
         teacher_cfg, methods = TEACHER, METHODS
+        teacher_dir = args.work_dir
     if args.teacher_iters is None:
         args.teacher_iters = 400 if family else 800
     if args.student_iters is None:
@@ -272,9 +288,8 @@ def main() -> None:
     os.makedirs(args.work_dir, exist_ok=True)
     data.make(data_root, args.quick, args.work_dir)
     extra = row_options(args.pair, 'teacher')
-    teacher = train('teacher', teacher_cfg, args.teacher_iters, 0,
-                    args.work_dir, data_root, extra, teacher_cfg,
-                    args.cached_only)
+    teacher = train('teacher', teacher_cfg, args.teacher_iters, 0, teacher_dir,
+                    data_root, extra, teacher_cfg, args.cached_only)
     if teacher is None:
         raise SystemExit('--cached-only: the teacher of these settings is '
                          'not trained yet; run without --cached-only first')

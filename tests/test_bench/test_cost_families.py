@@ -6,6 +6,7 @@ import re
 import pytest
 import torch
 
+from bench import runs
 from bench.cost import _config
 from bench.cost_families import (DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES,
                                  LITE_STUDENTS, data_family, pair,
@@ -13,6 +14,8 @@ from bench.cost_families import (DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES,
 from bench.cost_inference import (is_two_stage, mosaics, network_gflops,
                                   same_as_predict, staged_predict)
 from bench.cost_memory import PeakMemory
+from bench.run import FAMILIES as run_families
+from bench.run import PAIR_DATA, SHARED_TEACHER, row_options
 from bench.runs import ROOT
 from tests.test_tools.conftest import run_tool
 
@@ -133,9 +136,7 @@ def test_pairs_are_bench_runs_and_the_dota_pair_has_no_imagenet_init():
 
 
 def test_lite_pairs_swap_only_the_student(tmp_path):
-    assert set(LITE_STUDENTS) == {
-        'dota-rotated-retinanet-lite', 'retinanet-nwpu-lite'
-    }
+    assert set(LITE_STUDENTS) == {'dota-rotated-retinanet-lite'}
     for lite, (base, student) in LITE_STUDENTS.items():
         assert lite in INFERENCE_NAMES and lite not in FAMILY_NAMES
         assert pair(lite) == dict(
@@ -145,6 +146,26 @@ def test_lite_pairs_swap_only_the_student(tmp_path):
         assert '-lite_' in student
         # No trained lite student: random weights, never the base's.
         assert trained_ckpt(lite, 'student', str(tmp_path)) is None
+
+
+def test_a_shared_teacher_is_found_under_its_own_pair(monkeypatch):
+    # retinanet-nwpu-lite trains no teacher of its own: bench/run.py caches
+    # it under retinanet-nwpu's work dir, with the same settings hash.
+    assert SHARED_TEACHER == {'retinanet-nwpu-lite': 'retinanet-nwpu'}
+    for family, owner in SHARED_TEACHER.items():
+        assert run_families[family]['teacher'] == run_families[owner][
+            'teacher']
+        assert PAIR_DATA[family] is PAIR_DATA[owner]
+        assert row_options(family, 'teacher') == row_options(owner, 'teacher')
+    asked = []
+    monkeypatch.setattr(runs, 'train',
+                        lambda config, out_dir, *a, **k: asked.append(out_dir))
+    trained_ckpt('retinanet-nwpu-lite', 'teacher', 'wd')
+    trained_ckpt('retinanet-nwpu-lite', 'student', 'wd')
+    assert asked == [
+        osp.join('wd', 'bench_retinanet-nwpu', 'teacher_s0'),
+        osp.join('wd', 'bench_retinanet-nwpu-lite', 'student_s0')
+    ]
 
 
 def _cells(out: str, row: str) -> list:
