@@ -71,32 +71,16 @@ def box_loss_types(model: dict) -> List[str]:
 def fcos_run_cfg(config: str, data_root: str, work_dir: str, steps: int):
     """``config`` switched to the CUDA box loss, to train ``steps``
     iterations on the tiny split (``data_root``), with no validation or
-    checkpoint."""
+    checkpoint (:func:`dkd_mm.testing.short_run.short_run_cfg`)."""
     from mmengine.config import Config
+
+    from dkd_mm.testing.short_run import short_run_cfg
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(cuda_box_loss_options(cfg))
     name = osp.splitext(osp.basename(config))[0]
-    cfg.work_dir = osp.join(work_dir, name)
+    short_run_cfg(cfg, data_root, osp.join(work_dir, name), steps)
     cfg.experiment_name = f'gpu_check_{name}_{time.time_ns()}'
     cfg.log_level = 'WARNING'
-    cfg.randomness = dict(seed=0)
-    cfg.train_cfg.update(max_iters=steps, val_interval=steps + 1)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
-    cfg.default_hooks.checkpoint = None
-    cfg.default_hooks.logger.interval = 1
-    if 'teacher' in cfg.model:
-        cfg.model.teacher_ckpt = None
-        # Full distillation weights from the first step: no warm-up.
-        cfg.custom_hooks = [
-            dict(type='dkd_mm.DKDTeacherHook', status_mode='iter')
-        ]
-    loader = cfg.train_dataloader
-    loader.update(batch_size=2, num_workers=0, persistent_workers=False)
-    loader.dataset.update(data_root=data_root, img_shape=(128, 128))
-    for step in loader.dataset.pipeline:  # the tiny split's 128 px, kept
-        if step.type.endswith('Resize'):
-            step.scale = (128, 128)
     return cfg
 
 
@@ -105,19 +89,12 @@ def train_fcos(config: str, data_root: str, work_dir: str,
     """Train ``fcos_run_cfg(...)`` with mmengine's Runner (which puts the
     model on the GPU); every logged loss must be finite at every step, the
     box loss positive."""
-    from mmengine.runner import Runner
+    from dkd_mm.testing.short_run import train_losses
     cfg = fcos_run_cfg(config, data_root, work_dir, steps)
     types = box_loss_types(cfg.model)
     if any('GDLoss' in t for t in types):
         return False, f'GWD left in the config: {types}'
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    device = next(runner.model.parameters()).device.type
-    losses = {
-        key[len('train/'):]: buffer.data[0]
-        for key, buffer in runner.message_hub.log_scalars.items()
-        if key.startswith('train/loss')
-    }
+    losses, device = train_losses(cfg)
     bad = [k for k, v in losses.items() if not all(map(math.isfinite, v))]
     short = [k for k, v in losses.items() if len(v) != steps]
     ok = (

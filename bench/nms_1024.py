@@ -9,12 +9,15 @@ mosaics of 4 x 4 of the val split's 256 px images (bench/cost_inference.py's
 :func:`~bench.cost_inference.mosaics`, the images the checkpoints were trained
 at the scale of), each tile's rotated boxes moved to its place.  Each model
 runs with its config's ``test_cfg`` and with ``model.test_cfg.nms_pre`` set
-to each ``--nms-pre`` value, one mosaic at a time through the detector's own
-``predict(rescale=True)``, and is evaluated with the config's test metric
+to each ``--nms-pre`` value, one mosaic at a time through the stages of the
+detector's own ``predict(rescale=True)`` (bench/cost_inference.py's
+:func:`~bench.cost_inference.staged_predict`, checked against ``predict``
+on the first input), and is evaluated with the config's test metric
 (mmrotate's ``DOTAMetric``, IoU 0.5 and 0.75).  For comparison the same
 settings on the 256 px images themselves, in the test loader's batches as
-``tools/test.py`` runs them.  Times per image: all of ``predict`` and the
-head's ``predict_by_feat`` (score threshold, top-k, decoding, NMS) alone.
+``tools/test.py`` runs them.  Times per image: network and post-processing
+together, and the head's ``predict_by_feat`` (score threshold, top-k,
+decoding, NMS) alone.
 
 With ``--write`` the table goes to docs/benchmarks.md between
 ``<!-- bench/nms_1024.py -->`` markers (after the section "Reading the
@@ -44,7 +47,8 @@ from torch import Tensor, nn
 from bench import runs
 from bench.cost import _config, _loader
 from bench.cost_families import SINGLE_STAGE, pair, trained_ckpt
-from bench.cost_inference import _detector, is_two_stage, mosaics
+from bench.cost_inference import (_detector, mosaics, same_as_predict,
+                                  staged_predict)
 from bench.data import SYNTHETIC_DOTA
 from bench.run import write_section
 
@@ -134,31 +138,6 @@ def labelled_mosaics(data: Sequence[dict],
 
 
 @contextlib.contextmanager
-def post_seconds(detector: nn.Module) -> Iterator[List[float]]:
-    """Within the context, the seconds of each call of the dense head's
-    ``predict_by_feat`` (post-processing) are appended to the yielded
-    list."""
-    if is_two_stage(detector):
-        raise NotImplementedError('post_seconds: single-stage detectors only')
-    head = detector.bbox_head
-    own = head.predict_by_feat
-    seconds: List[float] = []
-
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return own(*args, **kwargs)
-        finally:
-            seconds.append(time.perf_counter() - start)
-
-    head.predict_by_feat = timed
-    try:
-        yield seconds
-    finally:
-        del head.predict_by_feat
-
-
-@contextlib.contextmanager
 def metric_in_threads() -> Iterator[None]:
     """mmrotate's ``eval_rbbox_map`` in threads of this process.
 
@@ -222,23 +201,29 @@ def predict_all(detector: nn.Module, inputs: Sequence[Tuple[Tensor, list]],
         classes (Sequence[str]): See :func:`evaluate`.
 
     Returns:
-        dict: ``mAP50``, ``mAP75``, ``s_per_image`` (all of ``predict``),
-        ``post_s_per_image`` (the head's ``predict_by_feat``) and
+        dict: ``mAP50``, ``mAP75``, ``s_per_image`` (network and
+        post-processing), ``post_s_per_image`` (the head's
+        ``predict_by_feat``; bench/cost_inference.py's
+        :func:`~bench.cost_inference.staged_predict`) and
         ``detections`` (mean per image).
     """
-    detector.predict(inputs[0][0], inputs[0][1], rescale=True)
-    images, total, samples = 0, 0.0, []
-    with post_seconds(detector) as post:
-        for image, batch in inputs:
-            start = time.perf_counter()
-            batch = detector.predict(image, batch, rescale=True)
-            total += time.perf_counter() - start
-            images += len(batch)
-            samples += batch
+    # Warm-up, and the staged prediction checked against predict's.
+    if not same_as_predict(detector, inputs[0][0], inputs[0][1]):
+        raise AssertionError('staged prediction != predict')
+    images, total, post, samples = 0, 0.0, 0.0, []
+    for image, batch in inputs:
+        # predict's results, the network and post-processing timed apart.
+        results, network_s, post_s = staged_predict(detector, image, batch)
+        for sample, result in zip(batch, results):
+            sample.pred_instances = result
+        total += network_s + post_s
+        post += post_s
+        images += len(batch)
+        samples += batch
     return dict(
         **evaluate(samples, evaluator_cfg, classes),
         s_per_image=total / images,
-        post_s_per_image=sum(post) / images,
+        post_s_per_image=post / images,
         detections=sum(len(s.pred_instances) for s in samples) / images)
 
 
@@ -371,18 +356,19 @@ def report(args: argparse.Namespace, argv: Sequence[str], rows: List[dict],
         f'Inputs: {args.size} px mosaics of the val images (bench/'
         'cost_inference.py\'s `mosaics()`, full grids only, in the loader\'s '
         'order), each tile\'s rotated boxes moved to its place, predicted '
-        'one at a time by the detector\'s own `predict(rescale=True)`; and '
+        'one at a time by the stages of the detector\'s own '
+        '`predict(rescale=True)` (bench/cost_inference.py\'s '
+        '`staged_predict`, checked against `predict`); and '
         'the images themselves in the test loader\'s batches of 4, as '
         '`tools/test.py` runs them. The number of images is in brackets. '
         'nms_pre: the config\'s `test_cfg` value, or '
         '`model.test_cfg.nms_pre=N` for the model (the boxes a level keeps, '
         'after the score threshold, before decoding and NMS). mAP50 / AP75: '
         'the config\'s test metric (mmrotate\'s `DOTAMetric`, 11-point AP, '
-        '`iou_thrs=[0.5, 0.75]`). s / image: all of `predict`; '
+        '`iou_thrs=[0.5, 0.75]`). s / image: network and post-processing; '
         'post-processing: the head\'s `predict_by_feat` (score threshold, '
         'top-k, decoding, NMS); mean over the images after one untimed; '
-        'the mAP is the point, the times carry the noise of a shared '
-        'machine.\n\n')
+        'the mAP is the point.\n\n')
     return (header + format_table(rows) +
             f' Load average (1 min) before / after: {load:.1f} / '
             f'{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.')

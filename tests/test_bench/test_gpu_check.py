@@ -20,14 +20,19 @@ SCRIPT = osp.join(ROOT, 'bench', 'gpu_check.sh')
 FCOS = sorted(glob.glob(osp.join(ROOT, gpu_training.FCOS_CONFIGS)))
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present')
-def test_script_skips_cleanly_without_cuda(tmp_path):
-    out = tmp_path / 'table.md'
-    proc = subprocess.run(
+def run_script(out, timeout: int) -> subprocess.CompletedProcess:
+    """bench/gpu_check.sh as a user runs it, its table into ``out``."""
+    return subprocess.run(
         ['bash', SCRIPT, '--out', str(out)],
         capture_output=True,
         text=True,
-        timeout=120)
+        timeout=timeout)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present')
+def test_script_skips_cleanly_without_cuda(tmp_path):
+    out = tmp_path / 'table.md'
+    proc = run_script(out, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith('SKIP bench/gpu_check: no CUDA device')
     assert 'nothing was checked' in out.read_text()
@@ -139,10 +144,6 @@ def test_size_options_resize_every_timed_config():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_real_check_on_cuda(tmp_path):
     out = tmp_path / 'table.md'
-    proc = subprocess.run(
-        ['bash', SCRIPT, '--out', str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900)
+    proc = run_script(out, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert '| total | ok |' in out.read_text()

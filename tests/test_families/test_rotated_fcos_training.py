@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 import dkd_mm  # noqa: F401
-from dkd_mm.datasets.synthetic import PRESETS, generate_synthetic_dota
 from dkd_mm.testing._utils import REPO_ROOT
+from dkd_mm.testing.short_run import short_run_cfg, train_losses
 
 DKD = 'rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'
 TEACHER = 'rotated_fcos/rotated-fcos_r50_fpn_synthetic.py'
@@ -51,42 +50,7 @@ def tiny_run_cfg(
     root: str = osp.join(REPO_ROOT, 'configs')
 ) -> Config:  # noqa: E125
     """The config as it is, trained for a few steps on the tiny split."""
-    cfg = config(name, root)
-    cfg.work_dir = work_dir
-    cfg.model.teacher_ckpt = None
-    cfg.randomness = dict(seed=0)
-    cfg.train_cfg.update(max_iters=STEPS, val_interval=STEPS + 1)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
-    cfg.default_hooks.checkpoint = None
-    cfg.default_hooks.logger.interval = 1
-    # Every step with the full distillation weights: no warm-up.
-    cfg.custom_hooks = [dict(type='dkd_mm.DKDTeacherHook', status_mode='iter')]
-    loader = cfg.train_dataloader
-    loader.update(batch_size=2, num_workers=0, persistent_workers=False)
-    loader.dataset.data_root = data_root
-    for step in loader.dataset.pipeline:  # the tiny split's 128 px, kept
-        if step.type == 'mmdet.Resize':
-            step.scale = (128, 128)
-    return cfg
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory) -> str:
-    root = str(tmp_path_factory.mktemp('synthetic_dota_tiny'))
-    generate_synthetic_dota(root, PRESETS['tiny'])
-    return root + '/'
-
-
-def train_losses(cfg: Config) -> dict:
-    """``train/loss*`` histories of the message hub after ``train()``."""
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return {
-        key[len('train/'):]: buffer.data[0]
-        for key, buffer in runner.message_hub.log_scalars.items()
-        if key.startswith('train/loss')
-    }
+    return short_run_cfg(config(name, root), data_root, work_dir, STEPS)
 
 
 def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(cuda_configs):
@@ -113,7 +77,7 @@ def test_cpu_configs_use_gwd_one_switch_restores_upstream_loss(cuda_configs):
 
 @pytest.mark.slow
 def test_dkd_training_steps_stay_finite(tiny_data, tmp_path):
-    losses = train_losses(tiny_run_cfg(DKD, tiny_data, str(tmp_path)))
+    losses, _ = train_losses(tiny_run_cfg(DKD, tiny_data + '/', str(tmp_path)))
     for key in ('loss', 'loss_cls', 'loss_bbox', 'loss_centerness',
                 'loss_global_distill_fg', 'loss_global_distill_bg',
                 'loss_global_distill_relation', 'loss_isd_feat',
@@ -128,8 +92,8 @@ def test_dkd_training_steps_stay_finite(tiny_data, tmp_path):
     not torch.cuda.is_available(), reason='RotatedIoULoss needs CUDA')
 def test_cuda_box_loss_training_steps_stay_finite(tiny_data, tmp_path,
                                                   cuda_configs):
-    losses = train_losses(
-        tiny_run_cfg(DKD, tiny_data, str(tmp_path), cuda_configs))
+    losses, _ = train_losses(
+        tiny_run_cfg(DKD, tiny_data + '/', str(tmp_path), cuda_configs))
     for key in ('loss', 'loss_bbox', 'loss_global_distill_fg',
                 'loss_isd_feat'):
         assert np.isfinite(losses[key]).all(), (key, losses[key])

@@ -44,16 +44,6 @@ def run_tool(args: List[str], timeout: int = 600) -> str:
 
 
 @pytest.fixture(scope='session')
-def tiny_data(tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp('data') / 'synthetic_dota_tiny')
-    run_tool([
-        'tools/data/make_synthetic_dota.py', '--out-dir', out, '--split',
-        'tiny', '--no-progress'
-    ])
-    return out
-
-
-@pytest.fixture(scope='session')
 def teacher_ckpt(tiny_data, tmp_path_factory) -> str:
     """A teacher checkpoint written by a real (1 iteration) training run."""
     work_dir = str(tmp_path_factory.mktemp('teacher'))

@@ -16,7 +16,6 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from mmengine.utils import get_installed_path
 
-from dkd_mm.datasets.synthetic import PRESETS, generate_synthetic_dota
 from dkd_mm.functional import Selection
 from dkd_mm.losses import InstanceSelectionDistillLoss
 from dkd_mm.registry import MODELS
@@ -147,13 +146,6 @@ def _assert_panel_matches(result,
         new = (body == ISD_COLOURS[kind]).all(-1) & \
             (image != ISD_COLOURS[kind]).any(-1)
         assert new.any() == (kind in kinds), kind
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp('data') / 'tiny')
-    generate_synthetic_dota(out, PRESETS['tiny'], progress=False)
-    return out
 
 
 @pytest.fixture(scope='module')
