@@ -1,36 +1,37 @@
-"""Accuracy and cost of DKD against its peers on the embedded rotated data.
+"""Accuracy of DKD against its peers, held out and paired.
 
-    python bench/run.py            # full tables -> docs/benchmarks.md
+    python bench/run.py            # single-stage table -> docs/benchmarks.md
     python bench/run.py --quick    # minutes: tiny data, a few iterations
     python bench/run.py --pair {oriented-rcnn,rotated-fcos,retinanet-nwpu}
 
-Accuracy: the teacher is trained once (cached by the hash of its config and
-schedule); then, with the same student and schedule: the plain student,
-FitNet, FGD, PKD, CWD, DKD and its ablations (GD; GD + ISD), with several
-seeds for the plain student and DKD.  Each is evaluated with DOTA-style mAP
-(AP50, AP75 and their mean), per-class AP of the long thin ('ship') and the
-small ('small-vehicle') classes, and the fraction of the teacher-student gap
-it closes.  ``--pair``: a shorter table of another family (teacher, plain
-student, DKD), on the rotated data or, for the horizontal NWPU VHR-10 pair,
-on an NWPU-format sample with mmdet's VOC mAP (bench/data.py).  Cost: see
-bench/cost.py (training step time and memory, mask building, inference).
+The harness (docs/benchmarks.md, "How the tables are made"): the teacher is
+trained once; then, with the same student, schedule, gradient clipping and
+warm-up hook, the plain student, TSA alone, each published baseline twice
+(at its authors' weights, and scaled by bench/scaling.py's one rule), DKD
+and its ablations.  Every run is tested on the data's `test` split and on
+`val`; choices (which baselines get three seeds) are made on `val` only.
+Seed s fixes the data order and the student's initialisation in every row,
+so rows are compared seed by seed.  A run is cached under the hash of its
+config, options and the package's source: a table never mixes code
+versions, and its header names the commit.  ``--pair``: a shorter table of
+another family (teacher, plain student, DKD).
 """
 import argparse
-import datetime
 import glob
 import importlib.util
 import json
 import os
 import os.path as osp
-import platform
+import re
 import shlex
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from bench import runs
-from bench.data import NWPU, SYNTHETIC_DOTA, BenchData, Columns
+from bench import runs, scaling
+from bench.data import NWPU, SYNTHETIC_DOTA, BenchData
 from bench.per_class_ap import per_class_ap
+from bench.report import format_table, paired_table, write_report
 from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER
 
 # The benchmark pair, the demo's (bench/runs.py): the project's teacher
@@ -53,10 +54,20 @@ METHODS = {
     'configs/dkd/ablation_gd-isd_rotated-retinanet_r50-r18_synthetic.py',
     'dkd (GD+ISD+TSA)':
     'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py',
-    # mmrazor 1.0.0's own FpnTeacherDistill + PKDLoss (the `bench` extra).
+    # mmrazor 1.0.0's own FpnTeacherDistill + PKDLoss (the `bench` extra):
+    # upstream's distiller, so neither the warm-up hook nor a scaled row.
     'mmrazor PKD': 'bench/configs/mmrazor_pkd_rotated-retinanet_synthetic.py',
 }
+# Each published baseline's scaled row follows it.
+METHODS = {
+    name: config
+    for published, config in METHODS.items()
+    for name in ((published, published + scaling.SCALED_SUFFIX
+                  ) if published in scaling.SCALABLE else (published, ))
+}
 RAZOR = ('mmrazor PKD', )
+BASELINES = tuple(
+    n for n in METHODS if n.split(' (')[0] in scaling.SCALABLE) + RAZOR
 # Shorter tables for the two-stage and anchor-free families and a horizontal
 # pair (`--pair`): the project's ResNet-50 teacher and ResNet-18 student of
 # each family, plain and with DKD, as the family's configs define them (with
@@ -93,17 +104,19 @@ PAIR_DATA: Dict[str, BenchData] = {
     'retinanet-nwpu': NWPU,
     'retinanet-nwpu-lite': NWPU
 }
-# Seeds per method (the first N of --seeds): three for the plain student,
-# the strongest baseline and DKD, two for DKD's ablations and TSA alone, one
-# for the other baselines.
+# Seeds per method (the first N of --seeds): three for the plain student
+# and DKD, two for DKD's ablations and TSA alone, one for the rest; and
+# three for the STRONGEST baselines, ranked by their first seed's val mAP50.
 SEED_COUNTS = {
     'student': 3,
-    'fgd': 3,
     'dkd (GD+ISD+TSA)': 3,
     'dkd (GD)': 2,
     'dkd (GD+ISD)': 2,
     'student (TSA)': 2,
 }
+STRONGEST = 2
+# Training batches the scaled rows' calibration averages over.
+CALIBRATION_BATCHES = 8
 
 
 def pair_options(name: str) -> List[str]:
@@ -187,6 +200,12 @@ def available(methods) -> List[str]:
     ]
 
 
+def run_dir(work_dir: str, name: str, seed: int) -> str:
+    """The work directory of method ``name``'s run of ``seed``."""
+    return osp.join(work_dir,
+                    re.sub(r'[^\w+.-]+', '_', name).strip('_') + f'_s{seed}')
+
+
 def train(name: str,
           config: str,
           iters: int,
@@ -198,10 +217,9 @@ def train(name: str,
           cached_only: bool = False) -> Optional[str]:
     """The checkpoint of method ``name``'s run with these settings, trained
     unless cached (None where it is not cached and ``cached_only``)."""
-    out_dir = osp.join(work_dir, f'{name.replace(" ", "_")}_s{seed}')
     return runs.train(
         config,
-        out_dir,
+        run_dir(work_dir, name, seed),
         iters,
         seed,
         data_root,
@@ -210,21 +228,28 @@ def train(name: str,
         cached_only=cached_only)
 
 
-def evaluate(config: str, ckpt: str, data_root: str,
+def evaluate(config: str, ckpt: str, data: BenchData, data_root: str,
              extra: List[str]) -> Dict[str, float]:
-    """mAP at IoU 0.5 and 0.75 plus per-class AP50, with the config's test
-    metric (DOTA's or VOC's)."""
-    preds = osp.join(osp.dirname(ckpt), 'preds.pkl')
-    if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
-        print(
-            f'[{osp.dirname(ckpt)}] predictions of this checkpoint exist: '
-            f'{preds}',
-            flush=True)
-    else:
-        runs.test(config, ckpt, data_root, ['--out', preds],
-                  ['test_evaluator.iou_thrs=[0.5,0.75]'] + extra)
-    metrics = per_class_ap(
-        osp.join(runs.ROOT, config), osp.join(runs.ROOT, preds))
+    """Test metrics (mAP at IoU 0.5 and 0.75, per-class AP50, with the
+    config's test metric, DOTA's or VOC's) and the val split's mAP50
+    (``val_mAP50``)."""
+    metrics = {}
+    for split, options in (('val', list(data.val_options)), ('test', [])):
+        preds = osp.join(osp.dirname(ckpt), f'preds_{split}.pkl')
+        if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
+            print(
+                f'[{osp.dirname(ckpt)}] {split} predictions of this '
+                f'checkpoint exist: {preds}',
+                flush=True)
+        else:
+            runs.test(config, ckpt, data_root, ['--out', preds],
+                      ['test_evaluator.iou_thrs=[0.5,0.75]'] + extra + options)
+        split_metrics = per_class_ap(
+            osp.join(runs.ROOT, config), osp.join(runs.ROOT, preds))
+        if split == 'val':
+            metrics['val_mAP50'] = split_metrics['mAP50']
+        else:
+            metrics.update(split_metrics)
     metrics['s_per_iter'] = seconds_per_iter(osp.dirname(ckpt))
     return metrics
 
@@ -243,6 +268,43 @@ def seconds_per_iter(run_dir: str) -> Optional[float]:
         if times:
             return sum(times) / len(times)
     return None
+
+
+def strongest(results: Dict[str, List[dict]],
+              count: int = STRONGEST) -> List[str]:
+    """The ``count`` baselines of ``results`` with the highest val mAP50
+    of their first seed (the test split plays no part)."""
+    ranked = sorted((n for n in results if n in BASELINES and results[n]),
+                    key=lambda n: results[n][0]['val_mAP50'],
+                    reverse=True)
+    return ranked[:count]
+
+
+def seed_count(name: str, strong: Sequence[str], seeds: int) -> int:
+    """How many of the ``seeds`` method ``name`` is run with."""
+    return seeds if name in strong else min(seeds, SEED_COUNTS.get(name, 1))
+
+
+def scale_rows(methods: Dict[str, str], names: Sequence[str],
+               options: Dict[str, List[str]], work_dir: str, data_root: str,
+               batches: int) -> None:
+    """Add each scaled row's term weights to its options (bench/scaling.py:
+    its published row and DKD, measured at the start of training)."""
+    scaled = [n for n in names if n.endswith(scaling.SCALED_SUFFIX)]
+    if not scaled:
+        return
+    ref = scaling.REFERENCE
+    reference = scaling.calibrate(methods[ref], options[ref], work_dir,
+                                  data_root, batches)
+    for name in scaled:
+        published = name[:-len(scaling.SCALED_SUFFIX)]
+        measured = scaling.calibrate(methods[published], options[published],
+                                     work_dir, data_root, batches)
+        options[name] = options[published] + scaling.scaled_options(
+            measured, reference)
+        print(
+            f'{name}: ' + ' '.join(options[name][len(options[published]):]),
+            flush=True)
 
 
 def main() -> None:
@@ -293,104 +355,79 @@ def main() -> None:
     if teacher is None:
         raise SystemExit('--cached-only: the teacher of these settings is '
                          'not trained yet; run without --cached-only first')
-    results = {'teacher': [evaluate(teacher_cfg, teacher, data_root, extra)]}
-    for name in args.methods:
-        config = methods[name]
-        extra = row_options(args.pair, name)
-        if not name.startswith('student'):
-            extra.append(f'model.teacher_ckpt={teacher}')
-        seeds = args.seeds[:SEED_COUNTS.get(name, 1)]
-        results[name] = []
+    results = {
+        'teacher':
+        [dict(evaluate(teacher_cfg, teacher, data, data_root, extra), seed=0)]
+    }
+    options = {
+        name:
+        row_options(args.pair,
+                    name.split(scaling.SCALED_SUFFIX)[0]) +
+        ([]
+         if name.startswith('student') else [f'model.teacher_ckpt={teacher}'])
+        for name in methods
+    }
+    scale_rows(methods, args.methods, options, args.work_dir, data_root,
+               1 if args.quick else CALIBRATION_BATCHES)
+
+    def run_seeds(name: str, seeds: Sequence[int]) -> None:
         for seed in seeds:
-            ckpt = train(name, config, args.student_iters, seed, args.work_dir,
-                         data_root, extra, teacher_cfg, args.cached_only)
+            ckpt = train(name, methods[name], args.student_iters, seed,
+                         args.work_dir, data_root, options[name], teacher_cfg,
+                         args.cached_only)
             if ckpt is not None:
-                results[name].append(evaluate(config, ckpt, data_root, extra))
-        if not results[name]:
-            del results[name]
+                results.setdefault(name, []).append(
+                    dict(
+                        evaluate(methods[name], ckpt, data, data_root,
+                                 options[name]),
+                        seed=seed))
+
+    # Every row's first seed, then more seeds where they decide: the
+    # strongest baselines are known from the first seeds' val mAP50.
+    for name in args.methods:
+        run_seeds(name, args.seeds[:1])
+    strong = strongest(results)
+    for name in args.methods:
+        run_seeds(name,
+                  args.seeds[1:seed_count(name, strong, len(args.seeds))])
+    results = {
+        n: results[n]
+        for n in ['teacher'] + list(args.methods) if n in results
+    }
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=2)
-    table = format_table(results, data.columns)
-    print('\n' + table)
+    tables = [format_table(results, data.columns)]
+    paired = paired_table(results)
+    if paired:
+        tables.append(paired)
+    print('\n' + '\n\n'.join(tables))
+    if strong:
+        print(f'\nstrongest baselines on val: {strong}')
     print(f'\ntotal {time.time() - start:.0f} s')
     if not args.quick:
-        write_report(args, data, table, time.time() - start)
+        report(args, data, tables, strong, time.time() - start)
 
 
-def format_table(results: Dict[str, List[dict]],
-                 columns: Columns = SYNTHETIC_DOTA.columns) -> str:
-    """Mean (and spread over seeds) of each metric, and the gap closed.
-
-    Args:
-        results (dict[str, list[dict]]): Per model, one dict of
-            bench/per_class_ap.py's metrics (and ``s_per_iter``) per seed;
-            'teacher' first.
-        columns (Columns): The per-class AP50 columns, (metric key,
-            header). Defaults to the synthetic DOTA table's.
-
-    Returns:
-        str: A markdown table.
-    """
-
-    def mean(rows, key):
-        vals = [r[key] for r in rows]
-        return sum(vals) / len(vals), (max(vals) - min(vals)) / 2
-
-    teacher = results['teacher'][0]['mAP50']
-    student = mean(results.get('student', results['teacher']), 'mAP50')[0]
-    headers = ['model', 'seeds', 'mAP50', 'AP75', 'mAP (50,75)'] + [
-        header for _, header in columns
-    ] + ['gap closed', 's / train iter']
-    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
-    for name, rows in results.items():
-        cells = []
-        for key in ('mAP50', 'mAP75', 'mAP') + tuple(k for k, _ in columns):
-            m, half = mean(rows, key)
-            cells.append(f'{m:.3f}' +
-                         (f' ± {half:.3f}' if len(rows) > 1 else ''))
-        gap = teacher - student
-        closed = ('-' if name in ('teacher', 'student') or abs(gap) < 1e-9 else
-                  f'{(mean(rows, "mAP50")[0] - student) / gap:+.0%}')
-        step = [r['s_per_iter'] for r in rows if r.get('s_per_iter')]
-        step = f'{sum(step) / len(step):.2f}' if step else '-'
-        lines.append(f'| {name} | {len(rows)} | ' + ' | '.join(cells) +
-                     f' | {closed} | {step} |')
-    return '\n'.join(lines)
-
-
-def write_report(args: argparse.Namespace, data: BenchData, table: str,
-                 seconds: float) -> None:
-    import torch
+def report(args: argparse.Namespace, data: BenchData, tables: List[str],
+           strong: Sequence[str], seconds: float) -> None:
+    """The tables into their section of ``args.out``."""
     command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
         pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' +
                 ', '.join(f'{k}={v}' for k, v in STUDENT_WIDTH.items()))
     else:
         pair = ', '.join(f'{k} `{v}`' for k, v in FAMILIES[args.pair].items())
-    header = (
-        f'## Accuracy, {args.pair} (`{command}`)\n\n'
-        f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
-        f'({platform.processor() or platform.machine()}), torch '
-        f'{torch.__version__}; {pair}; data {data.name}; teacher '
+    setting = (
+        f'`{command}`; {pair}; data {data.name}; teacher '
         f'{args.teacher_iters} iterations, students {args.student_iters} '
-        f'iterations, batch 4 at 256 px, seeds {args.seeds}; this invocation '
-        f'took {seconds:.0f} s (runs already trained with the same settings '
-        'are reused).\n\n')
+        f'iterations, batch 4 at 256 px, seeds {args.seeds}' +
+        (f', strongest baselines on val: {", ".join(strong)}'
+         if strong else '') + '. Metrics on the test split; val mAP50 is '
+        'what choices were made on')
     marker = ('<!-- bench/run.py -->' if args.pair == 'rotated-retinanet' else
               f'<!-- bench/run.py --pair {args.pair} -->')
-    write_section(args.out, marker, header + table)
-
-
-def write_section(path: str, marker: str, body: str) -> None:
-    """Replace the text between two ``marker`` lines of ``path`` (appended
-    at the end where the markers are missing)."""
-    text = open(path).read() if osp.isfile(path) else ''
-    if text.count(marker) >= 2:
-        before, _, after = text.split(marker, 2)
-    else:
-        before, after = text.rstrip('\n') + '\n\n', '\n'
-    with open(path, 'w') as f:
-        f.write(before + marker + '\n' + body + '\n' + marker + after)
+    write_report(args.out, marker, f'Accuracy, {args.pair}', setting, tables,
+                 seconds)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,8 @@ options, the settings hash under which a finished run is cached, and the
 stage runner.  Paths are relative to the repository root, where every stage
 runs.
 """
+import functools
+import glob
 import hashlib
 import json
 import os
@@ -70,12 +72,34 @@ def run(cmd: List[str], log: str) -> None:
     print(f'  done in {time.time() - start:.0f} s', flush=True)
 
 
+# The code a run's result depends on beyond its config: the package and
+# the two entry points.  Part of every run's key, so that a table never
+# mixes runs of different code.
+SOURCE = ('dkd_mm/**/*.py', 'tools/train.py', 'tools/test.py')
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash() -> str:
+    """sha256 prefix of the files of :data:`SOURCE` (paths and contents)."""
+    digest = hashlib.sha256()
+    paths = sorted({
+        osp.relpath(path, ROOT)
+        for pattern in SOURCE
+        for path in glob.glob(osp.join(ROOT, pattern), recursive=True)
+    })
+    for path in paths:
+        digest.update(path.encode() + b'\0')
+        with open(osp.join(ROOT, path), 'rb') as f:
+            digest.update(f.read() + b'\0')
+    return digest.hexdigest()[:12]
+
+
 def settings_hash(*parts) -> str:
-    """A short key of a run's settings: the parts themselves and, for each
-    part that is a config file, the whole config it resolves to (its
-    ``_base_`` files included), so editing a base invalidates the runs
-    built on it."""
-    text = json.dumps(parts, sort_keys=True)
+    """A short key of a run's settings: the parts themselves, the source
+    of the code (:func:`source_hash`) and, for each part that is a config
+    file, the whole config it resolves to (its ``_base_`` files included),
+    so editing a base or the package invalidates the runs built on it."""
+    text = json.dumps(parts, sort_keys=True) + source_hash()
     for p in parts:
         if isinstance(p, str) and p.endswith('.py') and osp.isfile(
                 osp.join(ROOT, p)):

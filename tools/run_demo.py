@@ -7,8 +7,9 @@ Stages (each skipped when its result already exists for the same settings):
 2. train the teacher (configs/teachers/...);
 3. train the plain student (configs/students/...), same schedule;
 4. distil the student with DKD (configs/dkd/...), same schedule;
-5. evaluate teacher, plain student and distilled student with mmrotate's
-   DOTA mAP and print a table (also written to <work-dir>/results.md).
+5. evaluate teacher, plain student and distilled student on the held-out
+   test images with mmrotate's DOTA mAP and print a table (also written to
+   <work-dir>/results.md).
 
 The schedule is short so that the job ends in minutes on a 2-core CPU; the
 longer comparison lives in bench/ (see docs/benchmarks.md).
@@ -63,7 +64,7 @@ def train(name: str, config: str, iters: int, args: argparse.Namespace,
 
 def evaluate(config: str, ckpt: str, args: argparse.Namespace,
              extra: list) -> dict:
-    """mmrotate's DOTA metrics of ``ckpt`` on the val split."""
+    """mmrotate's DOTA metrics of ``ckpt`` on the held-out test split."""
     out = osp.join(osp.dirname(ckpt), 'metrics.json')
     runs.test(config, ckpt, args.data_root, ['--metrics-out', out], extra)
     with open(osp.join(runs.ROOT, out)) as f:

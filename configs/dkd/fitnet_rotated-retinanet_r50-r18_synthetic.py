@@ -4,7 +4,11 @@
 #       configs/teachers/rotated-retinanet_r50_fpn_synthetic.py
 # The student is whatever configs/students/... defines (swap it by inheriting
 # this file and overriding `model.student`).
-_base_ = ['../students/rotated-retinanet_r18_fpn_synthetic.py']
+# Same teacher hook (warm-up) as DKD's configs.
+_base_ = [
+    '../students/rotated-retinanet_r18_fpn_synthetic.py',
+    '../_base_/distill/teacher_hook.py'
+]
 
 teacher_ckpt = 'work_dirs/rotated-retinanet_r50_fpn_synthetic/iter_600.pth'
 

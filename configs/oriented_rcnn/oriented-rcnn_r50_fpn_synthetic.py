@@ -24,7 +24,7 @@ model = dict(
 
 train_dataloader = {{_base_.synthetic_train_dataloader}}
 val_dataloader = {{_base_.synthetic_val_dataloader}}
-test_dataloader = val_dataloader
+test_dataloader = {{_base_.synthetic_test_dataloader}}
 val_evaluator = {{_base_.synthetic_val_evaluator}}
 test_evaluator = val_evaluator
 

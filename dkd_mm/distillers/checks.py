@@ -1,6 +1,6 @@
 """Config checks run when a distiller is built, naming the faulty field."""
 import inspect
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from torch import nn
 
@@ -105,3 +105,29 @@ def loss_arguments(name: str, loss: nn.Module,
             f'{unknown} in its forward, which the distiller does not '
             f'provide; the fields of DistillContext are {list(available)}')
     return names
+
+
+def check_term_weights(weights: Optional[Mapping[str, float]],
+                       losses: Mapping[str, nn.Module]) -> Dict[str, float]:
+    """``term_weights`` as a dict, each key a term of one of ``losses``.
+
+    A term's key is its loss's config name, alone or followed by ``_`` and
+    the loss's own key (:func:`~dkd_mm.distillers.context.
+    split_loss_output`); which keys a loss returns is known only at its
+    first step, where unknown keys fail too.
+
+    Raises:
+        ValueError: For a key of no loss, or a weight that is not a
+            finite number >= 0.
+    """
+    weights = dict(weights or {})
+    for key, value in weights.items():
+        if not any(key == name or key.startswith(name + '_')
+                   for name in losses):
+            raise ValueError(f'term_weights.{key}: no distillation loss '
+                             f'produces it; the losses are {list(losses)}')
+        if not isinstance(value,
+                          (int, float)) or not 0 <= value < float('inf'):
+            raise ValueError(f'term_weights.{key} must be a finite number '
+                             f'>= 0, got {value!r}')
+    return {k: float(v) for k, v in weights.items()}

@@ -32,7 +32,7 @@ from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
 from .builder import ModelSpec, build_model, load_teacher_weights, model_config
-from .checks import check_pair, loss_arguments, neck_levels
+from .checks import check_pair, check_term_weights, loss_arguments, neck_levels
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
@@ -65,6 +65,12 @@ class DKDDistiller(BaseModel):
             ``score_thr`` enter NMS. Defaults to ``DISTILL_PRED_CFG``
             (100 per level, score 0.05, 100 per image); None keeps the
             detectors' test-time settings.
+        term_weights (dict[str, float], optional): A multiplier per
+            distillation term by its output key (e.g. ``loss_fgd_fg``, as
+            logged), applied before ``distill_scale``; terms not named keep
+            1.  Used to put every method's terms on one scale (the
+            benchmark's "scaled" rows, bench/scaling.py).  A key that no
+            loss produces fails at the first step. Defaults to None.
         init_cfg (dict, optional): Passed to ``BaseModel``.
     """
 
@@ -75,6 +81,7 @@ class DKDDistiller(BaseModel):
                  distill_losses: Optional[Dict[str, dict]] = None,
                  student_feat_module: str = 'neck',
                  pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
+                 term_weights: Optional[Dict[str, float]] = None,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -85,6 +92,12 @@ class DKDDistiller(BaseModel):
             student_cfg['data_preprocessor'] = data_preprocessor
 
         self.student = build_model(student_cfg, student_scope)
+        # Building the rest draws from the global RNG (the teacher's and
+        # the adapters' default init); it is rewound at the end, so that
+        # with a given seed everything after the build (the student's
+        # init_weights, the data loader's seeds) draws what it would draw
+        # in a run of the student alone: paired rows in the benchmark.
+        rng_after_student = torch.get_rng_state()
         self.data_preprocessor = self.student.data_preprocessor
         self.teacher = build_model(teacher_cfg, teacher_scope)
         self.teacher_ckpt = teacher_ckpt
@@ -127,6 +140,8 @@ class DKDDistiller(BaseModel):
             self._loss_args[name] = loss_arguments(
                 name, loss, DistillContext.field_names())
             self.distill_losses[name] = loss
+        self.term_weights = check_term_weights(term_weights,
+                                               self.distill_losses)
         self._feat_module = student_feat_module
         # A dense student's head outputs of its own loss pass are decoded
         # for the predictions a loss asks for, rather than run again.
@@ -141,6 +156,7 @@ class DKDDistiller(BaseModel):
         # See dkd_mm.utils.train_status: 0 skips the teacher and the losses.
         self.distill_scale = 1.0
         self._register_state_dict_hook(_drop_teacher_from_state_dict)
+        torch.set_rng_state(rng_after_student)
 
     def _freeze_teacher(self) -> None:
         self.teacher.eval()
@@ -198,12 +214,20 @@ class DKDDistiller(BaseModel):
                 for arg in self._loss_args[name]
             }
             terms, stats = split_loss_output(name, loss_module(**kwargs))
-            terms = {k: v * self.distill_scale for k, v in terms.items()}
+            terms = {
+                k: v * self.term_weights.get(k, 1.0) * self.distill_scale
+                for k, v in terms.items()
+            }
             for key, value in {**terms, **stats}.items():
                 if key in losses:
                     raise KeyError(f'distillation output {key!r} clashes '
                                    'with a student loss of that name')
                 losses[key] = value
+        unknown = set(self.term_weights) - set(losses)
+        if unknown:
+            raise KeyError(f'term_weights: {sorted(unknown)} are not terms '
+                           'of the distillation losses; they give '
+                           f'{sorted(k for k in losses if "loss" in k)}')
         return losses
 
     @torch.no_grad()

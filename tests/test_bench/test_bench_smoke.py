@@ -10,8 +10,9 @@ import pytest
 from bench import runs
 from bench.cost import mask_benchmark, parse_cfg_options
 from bench.data import NWPU
-from bench.run import (FAMILIES, METHODS, TEACHER, format_table, pair_options,
-                       seconds_per_iter, write_section)
+from bench.report import format_table, write_section
+from bench.run import (FAMILIES, METHODS, TEACHER, pair_options,
+                       seconds_per_iter)
 from bench.runs import ROOT
 from tests.test_tools.conftest import run_tool
 
@@ -91,7 +92,7 @@ def test_mmrazor_imports_with_the_shim_only():
 def test_quick_run_trains_distils_and_tables(tmp_path):
     """bench/run.py --quick end to end with DKD and (where installed)
     mmrazor's PKD: teacher, students, evaluation, table."""
-    methods = ['dkd (GD+ISD+TSA)', 'mmrazor PKD']
+    methods = ['dkd (GD+ISD+TSA)', 'cwd (scaled)', 'mmrazor PKD']
     work_dir = str(tmp_path / 'bench')
     out = run_tool(
         [
@@ -104,11 +105,18 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     assert list(results) == ['teacher'] + methods
     for name, rows in results.items():
         row = rows[0]
-        assert {'ship', 'small-vehicle', 'mAP75'} <= set(row)
+        assert {'ship', 'small-vehicle', 'mAP75', 'val_mAP50'} <= set(row)
+        assert row['seed'] == 0
         # The printed table carries the evaluated metrics of each row.
-        assert (f'| {name} | 1 | {row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
+        assert (f'| {name} | 1 | {row["val_mAP50"]:.3f} | '
+                f'{row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
                 f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
                 f'{row["small-vehicle"]:.3f} |') in out
+    # The scaled row trained with the weights bench/scaling.py measured.
+    assert 'cwd (scaled): model.term_weights.loss_cwd=' in out
+    scaled_log = os.path.join(work_dir + '_quick', 'cwd_scaled_s0',
+                              'train.log')
+    assert 'term_weights' in open(scaled_log).read()
 
 
 @pytest.mark.slow
@@ -131,7 +139,8 @@ def test_quick_horizontal_pair_trains_distils_and_tables(tmp_path):
         row = rows[0]
         assert {'ship', 'vehicle', 'mAP75'} <= set(row)
         assert 'small-vehicle' not in row
-        assert (f'| {name} | 1 | {row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
+        assert (f'| {name} | 1 | {row["val_mAP50"]:.3f} | '
+                f'{row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
                 f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
                 f'{row["vehicle"]:.3f} |') in out
     assert '| AP50 ship (long thin) | AP50 vehicle (small) |' in out
@@ -197,35 +206,40 @@ def test_horizontal_pair_refuses_foreign_methods_before_making_data(tmp_path):
 
 
 def test_table_takes_the_pairs_class_columns():
-    row = dict(mAP50=0.5, mAP75=0.2, mAP=0.35, ship=0.4, vehicle=0.1)
+    row = dict(
+        mAP50=0.5, mAP75=0.2, mAP=0.35, ship=0.4, vehicle=0.1, val_mAP50=0.45)
     results = {
         'teacher': [dict(row, mAP50=0.7, vehicle=0.3)],
         'student': [row],
         'dkd (GD+ISD+TSA)': [dict(row, mAP50=0.6, s_per_iter=2.5)],
     }
     lines = format_table(results, NWPU.columns).splitlines()
-    assert lines[0] == ('| model | seeds | mAP50 | AP75 | mAP (50,75) | '
+    assert lines[0] == ('| model | seeds | val mAP50 | mAP50 | AP75 | '
+                        'mAP (50,75) | '
                         'AP50 ship (long thin) | AP50 vehicle (small) | '
                         'gap closed | s / train iter |')
-    assert lines[1] == '|---|---|---|---|---|---|---|---|---|'
-    assert lines[2] == ('| teacher | 1 | 0.700 | 0.200 | 0.350 | 0.400 | '
-                        '0.300 | - | - |')
-    # DKD closes (0.6 - 0.5) / (0.7 - 0.5) = 50% of the gap.
-    assert lines[4] == ('| dkd (GD+ISD+TSA) | 1 | 0.600 | 0.200 | 0.350 | '
-                        '0.400 | 0.100 | +50% | 2.50 |')
+    assert lines[1] == '|---|---|---|---|---|---|---|---|---|---|'
+    assert lines[2] == ('| teacher | 1 | 0.450 | 0.700 | 0.200 | 0.350 | '
+                        '0.400 | 0.300 | - | - |')
+    # DKD closes (0.6 - 0.5) / (0.7 - 0.5) = 50% of the gap (on test).
+    assert lines[4] == ('| dkd (GD+ISD+TSA) | 1 | 0.450 | 0.600 | 0.200 | '
+                        '0.350 | 0.400 | 0.100 | +50% | 2.50 |')
     # The rotated table's columns stay the default.
     assert 'AP50 small-vehicle (small)' in format_table(
         {'teacher': [dict(row, **{'small-vehicle': 0.2})]})
 
 
 def test_seed_counts_follow_the_benchmark_plan():
-    from bench.run import SEED_COUNTS
+    from bench.run import SEED_COUNTS, STRONGEST
     assert set(SEED_COUNTS) <= set(METHODS)
-    for name in ('student', 'fgd', 'dkd (GD+ISD+TSA)'):
+    for name in ('student', 'dkd (GD+ISD+TSA)'):
         assert SEED_COUNTS[name] == 3
     for name in ('dkd (GD)', 'dkd (GD+ISD)', 'student (TSA)'):
         assert SEED_COUNTS[name] == 2
-    assert 'pkd' not in SEED_COUNTS  # one seed
+    # Baselines: one seed, three for the STRONGEST on val (chosen when the
+    # first seeds are known, tests/test_bench/test_scaling.py).
+    assert not {'fgd', 'pkd', 'cwd'} & set(SEED_COUNTS)
+    assert STRONGEST == 2
 
 
 def test_settings_hash_covers_base_files(tmp_path, monkeypatch):

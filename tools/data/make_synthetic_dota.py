@@ -5,6 +5,11 @@ Examples:
     python tools/data/make_synthetic_dota.py --out-dir /tmp/syn --split tiny
     python tools/data/make_synthetic_dota.py --out-dir /tmp/syn \\
         --num-images 1000 --img-size 512 --seed 3 --force
+
+``--num-images N`` splits N into train and val 4:1 and adds twice as many
+test images as val (the 400 / 100 / 200 of the default split) unless
+``--num-test`` is given.  Train and val do not depend on the number of test
+images, nor test on theirs.
 """
 import argparse
 import dataclasses
@@ -17,7 +22,7 @@ from dkd_mm.datasets.synthetic import (PRESETS, SYNTHETIC_CLASSES,
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate a seeded synthetic data set in DOTA v1.0 '
-        'format (train/ and val/ with images/ and annfiles/).')
+        'format (train/, val/ and test/ with images/ and annfiles/).')
     parser.add_argument(
         '--out-dir', default='data/synthetic_dota', help='output root')
     parser.add_argument(
@@ -28,9 +33,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--num-images',
         type=int,
-        help='total images, split 4:1 into train and val')
+        help='train and val images, split 4:1; test gets twice the val '
+        'count unless --num-test is given')
     parser.add_argument('--num-train', type=int, help='training images')
     parser.add_argument('--num-val', type=int, help='validation images')
+    parser.add_argument('--num-test', type=int, help='held-out test images')
     parser.add_argument('--img-size', type=int, help='image side in pixels')
     parser.add_argument('--seed', type=int, help='random seed')
     parser.add_argument(
@@ -48,12 +55,16 @@ def main() -> None:
         img_size=args.img_size,
         seed=args.seed,
         num_train=args.num_train,
-        num_val=args.num_val)
+        num_val=args.num_val,
+        num_test=args.num_test)
     if args.num_images is not None:
         if args.num_train is not None or args.num_val is not None:
             raise SystemExit('give --num-images or --num-train/--num-val')
         num_val = max(1, args.num_images // 5)
-        changes.update(num_train=args.num_images - num_val, num_val=num_val)
+        changes.update(
+            num_train=args.num_images - num_val,
+            num_val=num_val,
+            num_test=2 * num_val if args.num_test is None else args.num_test)
     changes = {k: v for k, v in changes.items() if v is not None}
     cfg = dataclasses.replace(PRESETS[args.split], **changes)
     preset = args.split if not changes else f'{args.split} (modified)'

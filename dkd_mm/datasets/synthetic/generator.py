@@ -1,13 +1,14 @@
 """A seeded generator of a small data set in DOTA v1.0 format.
 
-It writes ``<out>/{train,val}/images/*.png`` and ``annfiles/*.txt`` with one
-line per object, ``x1 y1 x2 y2 x3 y3 x4 y4 class difficult``, and no
-``imagesource:``/``gsd:`` header: the split-style files that mmrotate's
+It writes ``<out>/{train,val,test}/images/*.png`` and ``annfiles/*.txt``
+with one line per object, ``x1 y1 x2 y2 x3 y3 x4 y4 class difficult``, and
+no ``imagesource:``/``gsd:`` header: the split-style files that mmrotate's
 ``DOTADataset`` reads.  Scenes come from :func:`.scene.render_scene`;
 every image has its own random stream derived from ``(seed, subset,
-index)``, so the same seed gives byte-identical files and the validation set
-does not change with the number of training images.  Plain numpy and cv2;
-mmengine is imported only to draw a progress bar.
+index)``, so the same seed gives byte-identical files and no subset changes
+with the size of another.  The configs validate on ``val`` and test on the
+held-out ``test``.  Plain numpy and cv2; mmengine is imported only to draw a
+progress bar.
 
 Example:
     >>> from dkd_mm.datasets.synthetic import (PRESETS,
@@ -41,9 +42,11 @@ GENERATOR_VERSION = 1
 # ``dkd_mm.datasets.synthetic`` and stays so: the move changed no byte of
 # the data, so data sets written before it keep the same record.
 GENERATOR_NAME = 'dkd_mm.datasets.synthetic_dota'
-SUBSETS = ('train', 'val')
+# An image's stream is seeded with its subset's index here: new subsets go
+# at the end, so that those before keep their bytes.
+SUBSETS = ('train', 'val', 'test')
 META_FILE = 'meta.json'
-_OWN_FILE = re.compile(r'^(train|val)_\d{5}\.(png|txt)$')
+_OWN_FILE = re.compile(r'^(train|val|test)_\d{5}\.(png|txt)$')
 
 
 @dataclass(frozen=True)
@@ -53,33 +56,44 @@ class SyntheticDOTAConfig:
     Args:
         num_train (int): Training images. Defaults to 400.
         num_val (int): Validation images. Defaults to 100.
+        num_test (int): Held-out test images. Defaults to 0, so that a
+            config that names only train and val writes what it did before
+            the subset existed; the presets set it.
         img_size (int): Height and width in pixels (at least 64). Object
             sizes are tuned for 256 and scale with it. Defaults to 256.
         seed (int): Seed of every random draw. Defaults to 0.
     """
     num_train: int = 400
     num_val: int = 100
+    num_test: int = 0
     img_size: int = 256
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.num_train < 0 or self.num_val < 0:
-            raise ValueError('num_train and num_val must be >= 0, got '
-                             f'{self.num_train} and {self.num_val}')
+        counts = (self.num_train, self.num_val, self.num_test)
+        if min(counts) < 0:
+            raise ValueError('num_train, num_val and num_test must be >= 0, '
+                             f'got {counts}')
         if self.img_size < 64:
             raise ValueError(f'img_size must be >= 64, got {self.img_size}')
         if self.seed < 0:
             raise ValueError(f'seed must be >= 0, got {self.seed}')
 
     def num_images(self, subset: str) -> int:
-        """Number of images in ``subset`` ('train' or 'val')."""
-        return {'train': self.num_train, 'val': self.num_val}[subset]
+        """Number of images in ``subset`` ('train', 'val' or 'test')."""
+        return dict(
+            train=self.num_train, val=self.num_val, test=self.num_test)[subset]
 
 
 PRESETS: Dict[str, SyntheticDOTAConfig] = {
-    'tiny': SyntheticDOTAConfig(num_train=8, num_val=4, img_size=128),
-    'default': SyntheticDOTAConfig(num_train=400, num_val=100, img_size=256),
-    'large': SyntheticDOTAConfig(num_train=2000, num_val=500, img_size=256),
+    'tiny':
+    SyntheticDOTAConfig(num_train=8, num_val=4, num_test=4, img_size=128),
+    'default':
+    SyntheticDOTAConfig(
+        num_train=400, num_val=100, num_test=200, img_size=256),
+    'large':
+    SyntheticDOTAConfig(
+        num_train=2000, num_val=500, num_test=1000, img_size=256),
 }
 
 
@@ -89,7 +103,7 @@ def render_image(cfg: SyntheticDOTAConfig, subset: str,
 
     Args:
         cfg (SyntheticDOTAConfig): The data set's config.
-        subset (str): 'train' or 'val'.
+        subset (str): 'train', 'val' or 'test'.
         index (int): Image index within the subset.
 
     Returns:
@@ -129,7 +143,12 @@ def _meta(cfg: SyntheticDOTAConfig, preset: Optional[str],
 
 
 def _is_complete(out_dir: str, cfg: SyntheticDOTAConfig) -> Optional[dict]:
-    """The stored meta if ``out_dir`` already holds exactly this data."""
+    """The stored meta if ``out_dir`` already holds exactly this data.
+
+    A meta.json written before the test subset existed has no ``num_test``
+    in its config, so its folder is regenerated (train and val to the same
+    bytes, test added), never taken as complete.
+    """
     try:
         with open(osp.join(out_dir, META_FILE)) as f:
             meta = json.load(f)
@@ -172,7 +191,8 @@ def generate_synthetic_dota(out_dir: str,
     ``meta.json`` is written last, so an interrupted run is redone.
 
     Args:
-        out_dir (str): Root folder; ``train/`` and ``val/`` go below it.
+        out_dir (str): Root folder; ``train/``, ``val/`` and ``test/`` go
+            below it.
         cfg (SyntheticDOTAConfig): What to generate.
         progress (bool): Show an mmengine progress bar. Defaults to True.
         force (bool): Regenerate even if the same data is there.
@@ -198,7 +218,7 @@ def generate_synthetic_dota(out_dir: str,
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
-        bar = ProgressBar(cfg.num_train + cfg.num_val)
+        bar = ProgressBar(sum(cfg.num_images(s) for s in SUBSETS))
     instances = {}
     for subset in SUBSETS:
         img_dir = osp.join(out_dir, subset, 'images')

@@ -1,7 +1,9 @@
+import dataclasses
 import json
 import os
 import os.path as osp
 import runpy
+import shutil
 import sys
 
 import cv2
@@ -14,7 +16,8 @@ from dkd_mm.datasets.synthetic import (PRESETS, SYNTHETIC_CLASSES,
                                        fill_polygon, generate_synthetic_dota,
                                        render_image)
 
-SMALL = SyntheticDOTAConfig(num_train=3, num_val=2, img_size=128, seed=7)
+SMALL = SyntheticDOTAConfig(
+    num_train=3, num_val=2, num_test=2, img_size=128, seed=7)
 ROOT = osp.join(osp.dirname(__file__), '..', '..', '..')
 
 
@@ -72,8 +75,15 @@ def test_presets_and_config_checks():
     assert PRESETS['tiny'].img_size == 128
     assert PRESETS['default'].img_size == 256
     assert PRESETS['default'].num_train >= 4 * PRESETS['default'].num_val
+    # The benchmark's split; every preset holds test images out.
+    assert [
+        PRESETS['default'].num_images(s) for s in ('train', 'val', 'test')
+    ] == [400, 100, 200]
+    assert all(cfg.num_test > 0 for cfg in PRESETS.values())
     with pytest.raises(ValueError):
         SyntheticDOTAConfig(num_train=-1)
+    with pytest.raises(ValueError):
+        SyntheticDOTAConfig(num_test=-1)
     with pytest.raises(ValueError):
         SyntheticDOTAConfig(img_size=32)
 
@@ -83,11 +93,11 @@ def test_same_seed_same_bytes(tmp_path):
     generate_synthetic_dota(str(tmp_path / 'b'), SMALL, False)
     files_a, files_b = _files(tmp_path / 'a'), _files(tmp_path / 'b')
     assert files_a == files_b
-    assert len(files_a) == 2 * (3 + 2) + 1  # images, labels, meta.json
-    assert first['images'] == dict(train=3, val=2)
+    assert len(files_a) == 2 * (3 + 2 + 2) + 1  # images, labels, meta.json
+    assert first['images'] == dict(train=3, val=2, test=2)
     assert not first['skipped']
 
-    other = SyntheticDOTAConfig(num_train=3, num_val=2, img_size=128, seed=8)
+    other = dataclasses.replace(SMALL, seed=8)
     generate_synthetic_dota(str(tmp_path / 'c'), other, False)
     files_c = _files(tmp_path / 'c')
     assert files_c.keys() == files_a.keys()
@@ -97,16 +107,60 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_val_does_not_depend_on_num_train():
-    more = SyntheticDOTAConfig(num_train=9, num_val=2, img_size=128, seed=7)
+    more = dataclasses.replace(SMALL, num_train=9, num_test=5)
     a, b = render_image(SMALL, 'val', 1), render_image(more, 'val', 1)
     np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_test_subset_keeps_train_and_val(tmp_path):
+    generate_synthetic_dota(str(tmp_path / 'a'), SMALL, False)
+    without = dataclasses.replace(SMALL, num_test=0)
+    generate_synthetic_dota(str(tmp_path / 'b'), without, False)
+    with_test, before = _files(tmp_path / 'a'), _files(tmp_path / 'b')
+    # Train and val as the generator wrote them before the test subset.
+    for name, data in before.items():
+        if name != 'meta.json':
+            assert with_test[name] == data, name
+    added = sorted(set(with_test) - set(before))
+    assert added == [
+        osp.join('test', folder, f'test_{i:05d}.{ext}')
+        for folder, ext in (('annfiles', 'txt'), ('images', 'png'))
+        for i in range(2)
+    ]
+    # Held out: no test image is a val (or train) image.
+    for i in range(2):
+        image = with_test[osp.join('test', 'images', f'test_{i:05d}.png')]
+        assert image != with_test[osp.join('val', 'images',
+                                           f'val_{i:05d}.png')]
+        assert image != with_test[osp.join('train', 'images',
+                                           f'train_{i:05d}.png')]
+
+
+def test_old_folder_without_test_is_completed(tmp_path):
+    """A data set written before the test subset (no ``num_test`` in its
+    meta.json, no test/) is not the same data: it gets its test images."""
+    out = str(tmp_path)
+    generate_synthetic_dota(out, dataclasses.replace(SMALL, num_test=0), False)
+    shutil.rmtree(osp.join(out, 'test'))
+    meta_path = osp.join(out, 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    del meta['config']['num_test'], meta['images']['test']
+    del meta['instances']['test']
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+    result = generate_synthetic_dota(out, SMALL, False)
+    assert not result['skipped']
+    assert result['images'] == dict(train=3, val=2, test=2)
+    assert len(os.listdir(osp.join(out, 'test', 'images'))) == 2
+    assert generate_synthetic_dota(out, SMALL, False)['skipped']
 
 
 def test_label_files_parse(tmp_path):
     result = generate_synthetic_dota(str(tmp_path), PRESETS['tiny'], False)
     size = PRESETS['tiny'].img_size
     total = 0
-    for subset in ('train', 'val'):
+    for subset in ('train', 'val', 'test'):
         ann_dir = tmp_path / subset / 'annfiles'
         stems = sorted(n[:-4] for n in os.listdir(ann_dir))
         images = sorted(n[:-4]
@@ -191,7 +245,7 @@ def test_skip_when_already_generated(tmp_path):
     # (data/synthetic_dota/meta.json written before stays valid).
     assert meta['generator'] == 'dkd_mm.datasets.synthetic_dota'
     assert meta['classes'] == list(SYNTHETIC_CLASSES)
-    assert meta['images'] == dict(train=3, val=2)
+    assert meta['images'] == dict(train=3, val=2, test=2)
     label = osp.join(out, 'train', 'annfiles', 'train_00000.txt')
     os.utime(label, (1, 1))
 
@@ -203,7 +257,7 @@ def test_skip_when_already_generated(tmp_path):
 
     os.remove(label)  # an incomplete folder is regenerated
     assert not generate_synthetic_dota(out, SMALL, False)['skipped']
-    fewer = SyntheticDOTAConfig(num_train=1, num_val=1, img_size=128, seed=7)
+    fewer = dataclasses.replace(SMALL, num_train=1, num_val=1)
     generate_synthetic_dota(out, fewer, False)
     assert os.listdir(osp.join(out, 'train', 'images')) == ['train_00000.png']
 
@@ -223,12 +277,17 @@ def test_command_line_tool(tmp_path, monkeypatch, capsys):
     ]
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(script, run_name='__main__')
-    assert 'train: 4 images' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # --num-images splits train and val 4:1; test gets twice val.
+    assert 'train: 4 images' in out and 'test: 2 images' in out
     runpy.run_path(script, run_name='__main__')
     assert 'already holds' in capsys.readouterr().out
     with open(tmp_path / 'meta.json') as f:
         assert json.load(f)['config'] == dict(
-            num_train=4, num_val=1, img_size=128, seed=3)
+            num_train=4, num_val=1, num_test=2, img_size=128, seed=3)
+    monkeypatch.setattr(sys, 'argv', argv + ['--num-test', '3'])
+    runpy.run_path(script, run_name='__main__')
+    assert 'test: 3 images' in capsys.readouterr().out
 
 
 def test_mmrotate_dota_dataset_reads_it(tmp_path):
