@@ -1,53 +1,19 @@
-"""Config checks run when a distiller is built, naming the faulty field."""
+"""Checks run when a distiller is built, naming the faulty field."""
 import inspect
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence
 
-from torch import nn
+from torch import Tensor, nn
+
+from .structure import find_num_classes
 
 
-def find_num_classes(cfg: Any) -> Optional[int]:
-    """The detector's class count: the first ``num_classes`` in its heads.
+def check_pair(student: nn.Module, teacher: nn.Module) -> None:
+    """Teacher and student must predict the same classes from the same
+    normalised images.
 
     Args:
-        cfg (dict): A detector config.
-
-    Returns:
-        int | None: ``num_classes`` of ``bbox_head`` or ``roi_head``.
-    """
-    for key in ('bbox_head', 'roi_head'):
-        head = cfg.get(key)
-        if head is None:
-            continue
-        if 'num_classes' in head:
-            return head['num_classes']
-        bbox_head = head.get('bbox_head')
-        if isinstance(bbox_head, (list, tuple)):  # cascade heads
-            bbox_head = bbox_head[-1]
-        if isinstance(bbox_head, dict) and 'num_classes' in bbox_head:
-            return bbox_head['num_classes']
-    return None
-
-
-def neck_levels(cfg: dict, role: str) -> Tuple[int, int]:
-    """Output channels and number of levels of a detector's FPN neck.
-
-    Raises:
-        ValueError: If the config has no neck with ``out_channels`` and
-            ``num_outs``.
-    """
-    neck = cfg.get('neck')
-    if isinstance(neck, (list, tuple)):
-        neck = neck[-1]
-    if not isinstance(neck, dict) or 'out_channels' not in neck:
-        raise ValueError(
-            f'{role}.neck: a multi-scale neck with `out_channels` and '
-            f'`num_outs` (e.g. mmdet.FPN) is needed for feature '
-            f'distillation, got {neck!r}')
-    return neck['out_channels'], neck.get('num_outs', 1)
-
-
-def check_pair(student: dict, teacher: dict) -> None:
-    """Teacher and student must predict the same classes on the same levels.
+        student (nn.Module): The built student detector.
+        teacher (nn.Module): The built teacher detector.
 
     Raises:
         ValueError: Naming the mismatching field and both values.
@@ -57,20 +23,54 @@ def check_pair(student: dict, teacher: dict) -> None:
         raise ValueError(f'teacher and student have different class counts: '
                          f'student num_classes={num_s}, teacher '
                          f'num_classes={num_t}')
-    levels_s = neck_levels(student, 'student')[1]
-    levels_t = neck_levels(teacher, 'teacher')[1]
-    if levels_s != levels_t:
-        raise ValueError(f'teacher and student have different FPN level '
-                         f'counts: student neck.num_outs={levels_s}, teacher '
-                         f'neck.num_outs={levels_t}')
-    pre_s, pre_t = (student.get('data_preprocessor')
-                    or {}, teacher.get('data_preprocessor') or {})
-    for key in ('mean', 'std', 'bgr_to_rgb'):
-        if key in pre_s and key in pre_t and pre_s[key] != pre_t[key]:
+    pre_s, pre_t = _normalisation(student), _normalisation(teacher)
+    for key in pre_s.keys() & pre_t.keys():
+        if pre_s[key] != pre_t[key]:
             raise ValueError(
                 f'the teacher sees the student\'s normalised images, so '
                 f'data_preprocessor.{key} must agree: student {pre_s[key]}, '
                 f'teacher {pre_t[key]}')
+
+
+def _normalisation(detector: nn.Module) -> dict:
+    """``mean``, ``std`` and ``bgr_to_rgb`` of a detector's preprocessor,
+    those it has."""
+    preprocessor = detector.data_preprocessor
+    values = {}
+    for key in ('mean', 'std'):
+        value = getattr(preprocessor, key, None)
+        if isinstance(value, Tensor):
+            values[key] = [round(v, 6) for v in value.flatten().tolist()]
+    if hasattr(preprocessor, '_channel_conversion'):
+        values['bgr_to_rgb'] = preprocessor._channel_conversion
+    return values
+
+
+def check_levels(student_channels: Sequence[int],
+                 teacher_channels: Sequence[int],
+                 student_feat_module: str = 'neck') -> None:
+    """Teacher and student must give as many feature levels.
+
+    Args:
+        student_channels (Sequence[int]): Channels of each student level
+            (:func:`~dkd_mm.distillers.structure.feature_channels`).
+        teacher_channels (Sequence[int]): The teacher's, likewise.
+        student_feat_module (str): Where the student's levels come from,
+            for the message. Defaults to 'neck'.
+
+    Raises:
+        ValueError: Naming both level counts and channels.
+    """
+    if len(student_channels) != len(teacher_channels):
+        raise ValueError(
+            f'teacher and student have different feature level counts: the '
+            f'student\'s {student_feat_module} gives '
+            f'{len(student_channels)} levels (channels '
+            f'{list(student_channels)}), the teacher\'s neck '
+            f'{len(teacher_channels)} (channels {list(teacher_channels)}); '
+            'the losses compare them level by level, so give both necks '
+            'the same levels (e.g. FPN num_outs, the strides of the '
+            'heads)')
 
 
 def loss_arguments(name: str, loss: nn.Module,

@@ -5,7 +5,9 @@ The training step (``loss``) is assembled here and only here:
 1. the teacher's neck features, under ``no_grad`` and in eval mode;
 2. the student's own upstream ``loss(...)``, once; its neck output is caught
    by a forward hook during that call, so its backbone runs once per step;
-3. 1x1 adapters map student neck channels to the teacher's;
+3. 1x1 adapters, one per level, map student neck channels to the
+   teacher's (levels and channels read from the built necks, see
+   :mod:`dkd_mm.distillers.structure`);
 4. each distillation loss receives, by argument name, the fields of the
    step's :class:`~dkd_mm.distillers.context.DistillContext` it asks for,
    and returns ``loss_*`` terms and values to log (the contract:
@@ -32,10 +34,12 @@ from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
 from .builder import ModelSpec, build_model, load_teacher_weights, model_config
-from .checks import check_pair, check_term_weights, loss_arguments, neck_levels
+from .checks import (check_levels, check_pair, check_term_weights,
+                     loss_arguments)
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
+from .structure import feature_channels
 
 
 @MODELS.register_module()
@@ -87,7 +91,6 @@ class DKDDistiller(BaseModel):
         super().__init__(init_cfg=init_cfg)
         student_cfg, student_scope = model_config(student, 'student')
         teacher_cfg, teacher_scope = model_config(teacher, 'teacher')
-        check_pair(student_cfg, teacher_cfg)
         if data_preprocessor is not None:
             student_cfg['data_preprocessor'] = data_preprocessor
 
@@ -100,6 +103,14 @@ class DKDDistiller(BaseModel):
         rng_after_student = torch.get_rng_state()
         self.data_preprocessor = self.student.data_preprocessor
         self.teacher = build_model(teacher_cfg, teacher_scope)
+        # The structure is read from the built detectors (a dry forward of
+        # each, which draws nothing and changes no statistic), before the
+        # teacher's checkpoint is fetched.
+        check_pair(self.student, self.teacher)
+        channels_s = feature_channels(self.student, 'student',
+                                      student_feat_module)
+        channels_t = feature_channels(self.teacher, 'teacher')
+        check_levels(channels_s, channels_t, student_feat_module)
         self.teacher_ckpt = teacher_ckpt
         if teacher_ckpt is None:
             print_log(
@@ -121,11 +132,9 @@ class DKDDistiller(BaseModel):
                     '--cfg-options model.teacher_ckpt=PATH.') from None
         self._freeze_teacher()
 
-        channels_s, num_levels = neck_levels(student_cfg, 'student')
-        channels_t, _ = neck_levels(teacher_cfg, 'teacher')
+        # One adapter per level; a neck's levels may differ in width.
         self.adapters = nn.ModuleList(
-            nn.Conv2d(channels_s, channels_t, kernel_size=1) if channels_s !=
-            channels_t else nn.Identity() for _ in range(num_levels))
+            _adapter(c_s, c_t) for c_s, c_t in zip(channels_s, channels_t))
 
         self.distill_losses = nn.ModuleDict()
         self._loss_args: Dict[str, List[str]] = {}
@@ -261,6 +270,10 @@ class DKDDistiller(BaseModel):
         if isinstance(raw_feats, Tensor):
             raw_feats = (raw_feats, )
         raw_feats, teacher_feats = tuple(raw_feats), tuple(teacher_feats)
+        if len(raw_feats) != len(self.adapters):
+            raise ValueError(f'the student gave {len(raw_feats)} feature '
+                             f'levels, but it gave {len(self.adapters)} when '
+                             'the distiller was built')
         gt_instances = [s.gt_instances for s in batch_data_samples]
         head_outs = self._recorder.outputs.get(self._head_module)
         return DistillContext(
@@ -290,6 +303,13 @@ class DKDDistiller(BaseModel):
 
     def extract_feat(self, batch_inputs: Tensor) -> tuple:
         return self.student.extract_feat(batch_inputs)
+
+
+def _adapter(student_channels: int, teacher_channels: int) -> nn.Module:
+    """A 1x1 convolution to the teacher's width, or none if they agree."""
+    if student_channels == teacher_channels:
+        return nn.Identity()
+    return nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
 
 
 def _drop_teacher_from_state_dict(module: nn.Module, state_dict: dict,

@@ -41,7 +41,8 @@ def roi_features(feats: Sequence[Tensor],
     mmrotate's RoI extractors), horizontal ones ``RoIAlign`` (aligned).
 
     Args:
-        feats (Sequence[Tensor]): FPN levels, each (N, C, H_l, W_l).
+        feats (Sequence[Tensor]): FPN levels, each (N, C, H_l, W_l), ``C``
+            the same on every level.
         boxes (list[Tensor]): Per image (R_i, 4|5) boxes in input pixels.
         strides (Sequence[float | tuple[float, float]]): Stride of each
             level, ``(stride_h, stride_w)`` (see
@@ -62,6 +63,10 @@ def roi_features(feats: Sequence[Tensor],
             (len(b), 1), i), b.float()], dim=1) for i, b in enumerate(boxes)
     ])
     num_channels = feats[0].shape[1]
+    if any(feat.shape[1] != num_channels for feat in feats):
+        raise ValueError('RoI features are pooled into one tensor, so every '
+                         'level needs the same channels, got '
+                         f'{[feat.shape[1] for feat in feats]}')
     out = feats[0].new_zeros(len(rois), num_channels, output_size, output_size)
     if len(rois) == 0:
         return out

@@ -1,5 +1,5 @@
 """FGD: focal and global distillation, a baseline of dkd_mm."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 from torch import Tensor, nn
 
@@ -70,7 +70,8 @@ class FGDLoss(nn.Module):
     is in a box, horizontal or rotated, vectorised (``foreground_mask``).
 
     Args:
-        in_channels (int): Teacher channels ``C``. Defaults to 256.
+        in_channels (int | Sequence[int]): Teacher channels ``C``, or one
+            per level for a neck whose levels differ. Defaults to 256.
         num_levels (int): FPN levels, one GcBlock pair each. Defaults to 5.
         temp (float): Attention temperature. Defaults to 0.5.
         alpha_fgd (float): Foreground weight. Defaults to 0.001.
@@ -81,7 +82,7 @@ class FGDLoss(nn.Module):
     """
 
     def __init__(self,
-                 in_channels: int = 256,
+                 in_channels: Union[int, Sequence[int]] = 256,
                  num_levels: int = 5,
                  temp: float = 0.5,
                  alpha_fgd: float = 0.001,
@@ -91,14 +92,20 @@ class FGDLoss(nn.Module):
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.in_channels, self.num_levels = in_channels, num_levels
+        self._level_channels = [in_channels] * num_levels if isinstance(
+            in_channels, int) else [int(c) for c in in_channels]
+        if len(self._level_channels) != num_levels:
+            raise ValueError(f'in_channels {list(in_channels)} has '
+                             f'{len(self._level_channels)} levels, '
+                             f'num_levels is {num_levels}')
         self.temp = temp
         self.alpha_fgd, self.beta_fgd = alpha_fgd, beta_fgd
         self.gamma_fgd, self.lambda_fgd = gamma_fgd, lambda_fgd
         self.loss_weight = loss_weight
         self.gc_student = nn.ModuleList(
-            GlobalContextBlock(in_channels) for _ in range(num_levels))
+            GlobalContextBlock(c) for c in self._level_channels)
         self.gc_teacher = nn.ModuleList(
-            GlobalContextBlock(in_channels) for _ in range(num_levels))
+            GlobalContextBlock(c) for c in self._level_channels)
 
     def forward(self, student_feats: Feats, teacher_feats: Feats,
                 gt_bboxes: List[Tensor],
@@ -125,7 +132,7 @@ class FGDLoss(nn.Module):
         terms = dict.fromkeys(('fg', 'bg', 'attn', 'global'), 0)
         for level, (student, teacher) in enumerate(pairs):
             num, channels, height, width = teacher.shape
-            if channels != self.in_channels:
+            if channels != self._level_channels[level]:
                 raise ValueError(f'level {level}: {channels} channels, '
                                  f'in_channels {self.in_channels}')
             strides = feature_strides((height, width), batch_input_shape)

@@ -5,6 +5,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any, List, Sequence, Tuple
 
+import yaml
 from mmengine.config import Config, ConfigDict
 from mmengine.utils import get_installed_path
 
@@ -81,9 +82,38 @@ STUDENTS[LITE_STUDENT] = STUDENTS[LITE_DKD] = (FAMILIES['rotated_retinanet'],
                                                LITE)
 # Students with upstream's box loss (the others wrap it in TSA).
 PLAIN_STUDENTS = {f.student for f in FAMILIES.values()} | {LITE_STUDENT}
+
+
+@dataclass(frozen=True)
+class UpstreamPair:
+    """A DKD config of configs/dota/ whose teacher and student are both
+    mmrotate's configs, in one file."""
+    teacher: str  # under mmrotate's configs/, unchanged
+    student: str  # likewise, the student's recipe but for tsa_keys
+    dkd: str  # the file under configs/dota/
+    tsa_keys: Tuple[str, ...]  # what TSA changes; the box loss last
+    losses: Tuple[str, ...]  # the student's own loss keys
+
+
+# RTMDet-R l -> tiny: CSPNeXtPAFPN necks, three levels and no `num_outs`.
+RTMDET = UpstreamPair('rotated_rtmdet/rotated_rtmdet_l-3x-dota.py',
+                      'rotated_rtmdet/rotated_rtmdet_tiny-3x-dota.py',
+                      'dkd_rotated-rtmdet_l-tiny_3x_dota.py',
+                      ('bbox_head.loss_bbox', ), SINGLE)
+# Every DKD config of configs/dota/ -> the student's own loss keys.
+DKD_LOSSES = {name: family.losses for name, family in DKD_CONFIGS.items()}
+DKD_LOSSES[RTMDET.dkd] = RTMDET.losses
 DISTILL_KEYS = ('loss_global_distill_fg', 'loss_global_distill_bg',
                 'loss_global_distill_relation', 'loss_isd_feat',
                 'isd_candidates', 'distill_scale')
+
+
+def zoo_weights(upstream: str) -> str:
+    """The model-zoo checkpoint of an mmrotate config, by its metafile."""
+    path = osp.join(UPSTREAM, upstream)
+    with open(osp.join(osp.dirname(path), 'metafile.yml')) as f:
+        zoo = {m['Config']: m['Weights'] for m in yaml.safe_load(f)['Models']}
+    return zoo['configs/' + upstream]
 
 
 def dota_config(name: str, root: str = CONFIGS) -> Config:
@@ -139,6 +169,20 @@ def unscoped(value: Any) -> Any:
     value = dict(value)
     assert value.pop('_scope_', 'mmrotate') == 'mmrotate'
     return ConfigDict(value)
+
+
+def unscoped_tree(value: Any) -> Any:
+    """``value`` as plain dicts and lists, without the ``_scope_`` markers
+    that mmengine gives every dict inherited through an ``mmrotate::``
+    path (see :func:`unscoped`)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(unscoped_tree(v) for v in value)
+    if isinstance(value, dict):
+        return {
+            k: unscoped_tree(v)
+            for k, v in value.items() if k != '_scope_'
+        }
+    return value
 
 
 def student_of(cfg: Config) -> ConfigDict:

@@ -19,7 +19,6 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 import pytest
 import torch
-import yaml
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmrotate.structures.bbox import rbox2qbox
@@ -30,10 +29,11 @@ from dkd_mm.distillers.builder import build_model, model_config
 from dkd_mm.evaluation import dota_merge
 from dkd_mm.registry import MODELS
 from tests.test_tools.conftest import run_tool
-from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, FAMILIES, LITE,
-                            MISSING, PLAIN_STUDENTS, R18, STUDENTS, UPSTREAM,
-                            dota_config, drift, edited_configs, get_key,
-                            student_of, unscoped)
+from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, DKD_LOSSES,
+                            FAMILIES, LITE, MISSING, PLAIN_STUDENTS, R18,
+                            RTMDET, STUDENTS, UPSTREAM, dota_config, drift,
+                            edited_configs, get_key, student_of, unscoped,
+                            unscoped_tree, zoo_weights)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,10 @@ def test_config_loads_and_builds(path):
         teacher = model.teacher.extract_feat(inputs)
         student = [adapt(f) for adapt, f in zip(model.adapters, student)]
     assert [f.shape for f in student] == [f.shape for f in teacher]
-    assert len(teacher) == 5 and teacher[0].shape[1] == 256
+    # RTMDet-R's CSPNeXtPAFPN: three levels, the FPNs five.
+    num_levels = 3 if osp.basename(path) == RTMDET.dkd else 5
+    assert len(model.adapters) == len(teacher) == num_levels
+    assert teacher[0].shape[1] == 256
 
 
 @pytest.mark.parametrize('name', sorted(DKD_CONFIGS))
@@ -73,12 +76,7 @@ def test_dkd_teacher_schedule_and_data_are_upstream(name):
     assert cfg.model.teacher == 'mmrotate::' + family.upstream
     assert model_config(cfg.model.teacher, 'teacher')[0] == packaged.model
     # The default checkpoint: that config's weights in mmrotate's model zoo.
-    with open(
-            osp.join(
-                osp.dirname(osp.join(UPSTREAM, family.upstream)),
-                'metafile.yml')) as f:
-        zoo = {m['Config']: m['Weights'] for m in yaml.safe_load(f)['Models']}
-    assert cfg.model.teacher_ckpt == zoo['configs/' + family.upstream]
+    assert cfg.model.teacher_ckpt == zoo_weights(family.upstream)
     # Upstream's schedule, optimizer and batch size; dkd_mm's DOTA data.
     for key in ('train_cfg', 'param_scheduler', 'optim_wrapper'):
         assert unscoped(cfg[key]) == packaged[key], key
@@ -94,6 +92,44 @@ def test_dkd_teacher_schedule_and_data_are_upstream(name):
     dkd = Config.fromfile(osp.join(CONFIGS, '_base_', 'distill', 'dkd.py'))
     assert cfg.model.distill_losses == dkd.dkd_distill_losses
     [hook] = cfg.custom_hooks
+    [warmup] = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
+    assert hook.type == 'dkd_mm.DKDTeacherHook'
+    assert not warmup.by_epoch and hook.warmup_iters == warmup.end
+
+
+def test_rtmdet_dkd_is_mmrotates_pair():
+    # Teacher and student are mmrotate's RTMDet-R l and tiny: the teacher
+    # unchanged, with its model-zoo weights; the student's model, schedule,
+    # hooks and data (pipelines, batch size) are the tiny config's, but for
+    # TSA around its box loss and dkd_mm's loader.
+    cfg = dota_config(RTMDET.dkd)
+    teacher = Config.fromfile(osp.join(UPSTREAM, RTMDET.teacher))
+    tiny = Config.fromfile(osp.join(UPSTREAM, RTMDET.student))
+    assert cfg.model.teacher == 'mmrotate::' + RTMDET.teacher
+    assert model_config(cfg.model.teacher, 'teacher')[0] == teacher.model
+    assert cfg.model.teacher_ckpt == zoo_weights(RTMDET.teacher)
+    student = student_of(cfg)
+    unexpected, unused = drift(student, tiny.model, RTMDET.tsa_keys)
+    assert not unexpected and not unused, (unexpected, unused)
+    loss = get_key(student, RTMDET.tsa_keys[-1])
+    assert loss.type == 'dkd_mm.TSALoss'
+    assert loss.base_loss == tiny.model.bbox_head.loss_bbox  # cuda_box_loss
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper',
+                'default_hooks', 'val_evaluator', 'test_evaluator'):
+        assert unscoped_tree(cfg[key]) == tiny[key], key
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ours, theirs = unscoped_tree(cfg[key]), tiny[key].to_dict()
+        assert ours['dataset'].pop('type') == 'dkd_mm.RobustDOTADataset'
+        theirs['dataset'].pop('type')
+        assert ours == theirs, key
+    assert cfg.auto_scale_lr.base_batch_size == \
+        tiny.train_dataloader.batch_size == 8
+    # The project's DKD defaults; upstream's hooks (EMA) and the teacher
+    # hook, distillation warming up with the lr.
+    dkd = Config.fromfile(osp.join(CONFIGS, '_base_', 'distill', 'dkd.py'))
+    assert cfg.model.distill_losses == dkd.dkd_distill_losses
+    *hooks, hook = cfg.custom_hooks
+    assert unscoped_tree(hooks) == tiny.custom_hooks
     [warmup] = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
     assert hook.type == 'dkd_mm.DKDTeacherHook'
     assert not warmup.by_epoch and hook.warmup_iters == warmup.end
@@ -169,15 +205,20 @@ def train_runs(dota_sample, teacher_ckpts, tmp_path_factory):
     epoch) of a DKD config through tools/train.py, once per config.  Rotated
     FCOS runs with `cuda_box_loss = False` set in its student config."""
     root = str(tmp_path_factory.mktemp('train'))
-    cpu_configs = edited_configs(
-        osp.join(root, 'cpu'), FAMILIES['rotated_fcos'].student,
-        'cuda_box_loss = True\n', 'cuda_box_loss = False\n')
+    cpu_configs = {
+        name:
+        edited_configs(
+            osp.join(root, 'cpu', name[:-3]), name, 'cuda_box_loss = True\n',
+            'cuda_box_loss = False\n')
+        for name in (FAMILIES['rotated_fcos'].student, RTMDET.dkd)
+    }
     runs: Dict[str, Tuple[str, str]] = {}
 
     def run(name: str) -> Tuple[str, str]:
         if name in runs:
             return runs[name]
-        configs = cpu_configs if 'fcos' in name else CONFIGS
+        configs = cpu_configs[FAMILIES['rotated_fcos'].student] if (
+            'fcos' in name) else cpu_configs.get(name, CONFIGS)
         teacher = dota_config(name, configs).model.teacher
         work_dir = osp.join(root, name[:-3])
         options = [
@@ -205,16 +246,16 @@ def train_runs(dota_sample, teacher_ckpts, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', sorted(DKD_CONFIGS))
+@pytest.mark.parametrize('name', sorted(DKD_LOSSES))
 def test_dkd_trains_two_iterations_on_1024_px_patches(name, train_runs):
-    family = DKD_CONFIGS[name]
     _, log = train_runs(name)
     assert re.findall(r'Epoch\(train\)\s+\[1\]\[\s*(\d+)/(\d+)\]',
                       log) == [('1', '2'), ('2', '2')]
-    for key in family.losses + DISTILL_KEYS:
+    for key in DKD_LOSSES[name] + DISTILL_KEYS:
         assert f' {key}: ' in log, key
     assert 'sha256' in log  # the hook checked the loaded teacher
-    if 'fcos' in name:  # the CPU switch reached the DKD config's student
+    if 'fcos' in name or name == RTMDET.dkd:
+        # The CPU switch reached the DKD config's student.
         assert "type='mmrotate.GDLoss'" in log
 
 
@@ -300,16 +341,4 @@ def test_teacher_config_is_mmrotates_unchanged(name):
     upstream = Config.fromfile(osp.join(UPSTREAM, family.upstream))
     cfg = Config.fromfile(teacher).to_dict()
     assert cfg.pop('custom_imports')['imports'] == ['dkd_mm']
-
-    def unscoped_tree(value):
-        # mmengine marks what came through `mmrotate::` with its scope.
-        if isinstance(value, (list, tuple)):
-            return type(value)(unscoped_tree(v) for v in value)
-        if isinstance(value, dict):
-            return {
-                k: unscoped_tree(v)
-                for k, v in value.items() if k != '_scope_'
-            }
-        return value
-
     assert unscoped_tree(cfg) == upstream.to_dict()

@@ -7,14 +7,9 @@ from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch, get_model_cfg
 from tests.test_distillers.test_dkd_distiller import _cfg
 
-FGD = dict(
-    type='FGDLoss',
-    in_channels=128,
-    num_levels=5,
-    alpha_fgd=0.001,
-    beta_fgd=0.0005,
-    gamma_fgd=0.0005,
-    lambda_fgd=0.000005)
+# The FGD baseline's loss at its published weights.
+FGD = get_model_cfg('baselines/fgd_rotated-retinanet_r50-r18_synthetic.py'
+                    ).distill_losses.loss_fgd
 
 
 def _losses(model) -> dict:

@@ -196,3 +196,11 @@ def test_non_contiguous_features_pool_as_contiguous(dim):
     expected = roi_features([f.contiguous() for f in feats], boxes, STRIDES)
     assert out.abs().sum() > 0
     torch.testing.assert_close(out, expected)
+
+
+def test_levels_of_different_widths_are_refused():
+    # The RoIs of all levels go into one (R, C, 7, 7) tensor.
+    feats = [torch.zeros(1, 4, s, s) for s in SIZES]
+    feats[1] = torch.zeros(1, 2, 8, 8)
+    with pytest.raises(ValueError, match=r'same channels, got \[4, 2\]'):
+        roi_features(feats, [torch.tensor([[0., 0., 32., 32.]])], STRIDES)

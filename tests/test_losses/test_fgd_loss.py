@@ -238,3 +238,16 @@ def test_baseline_config_builds_and_runs_one_step():
     losses = model.loss(inputs, samples)
     assert {f'loss_fgd_{k}' for k in KEYS} <= set(losses)
     assert all(torch.isfinite(losses[f'loss_fgd_{k}']) for k in KEYS)
+
+
+def test_one_width_per_level():
+    # A neck whose levels differ in width: one GcBlock width per level.
+    loss = FGDLoss(in_channels=[8, 4], num_levels=2)
+    assert [b.context_logits.in_channels for b in loss.gc_student] == [8, 4]
+    feats = (torch.randn(1, 8, 4, 4), torch.randn(1, 4, 2, 2))
+    terms = loss(feats, feats, [torch.zeros(0, 4)], (32, 32))
+    assert all(torch.isfinite(v) for v in terms.values())
+    with pytest.raises(ValueError, match='level 1: 8 channels'):
+        loss(feats[:1] * 2, feats[:1] * 2, [torch.zeros(0, 4)], (32, 32))
+    with pytest.raises(ValueError, match='num_levels is 3'):
+        FGDLoss(in_channels=[8, 4], num_levels=3)
