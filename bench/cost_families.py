@@ -31,8 +31,9 @@ import torch
 from bench import runs
 from bench.cost import _device
 from bench.data import SYNTHETIC_DOTA, BenchData
+from bench.report import write_section
 from bench.run import (FAMILIES, METHODS, PAIR_DATA, SHARED_TEACHER, TEACHER,
-                       row_options, write_section)
+                       row_options)
 
 SINGLE_STAGE = 'rotated-retinanet'
 DOTA_PAIR = 'dota-rotated-retinanet'

@@ -50,7 +50,7 @@ from bench.cost_families import SINGLE_STAGE, pair, trained_ckpt
 from bench.cost_inference import (_detector, mosaics, same_as_predict,
                                   staged_predict)
 from bench.data import SYNTHETIC_DOTA
-from bench.run import write_section
+from bench.report import write_section
 
 MARKER = '<!-- bench/nms_1024.py -->'
 # The section this one follows where the markers are missing.

@@ -292,7 +292,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     report = run(args)
     print(report)
     if args.write:
-        from bench.run import write_section
+        from bench.report import write_section
         write_section(args.out, MARKER, report)
         print(f'written to {args.out}')
     return report
