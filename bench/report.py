@@ -9,9 +9,9 @@ from typing import Dict, List, Optional
 
 from bench import runs
 from bench.data import SYNTHETIC_DOTA, Columns
-
-# The row every other multi-seed row is compared with, seed by seed.
-REFERENCE = 'dkd (GD+ISD+TSA)'
+# The row every other multi-seed row is compared with, seed by seed (the
+# scaled rows' reference too).
+from bench.scaling import REFERENCE
 
 
 def _mean(rows: List[dict], key: str):
