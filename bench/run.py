@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-from bench import runs, scaling
+from bench import convergence, runs, scaling
 from bench.data import NWPU, SYNTHETIC_DOTA, BenchData
 from bench.per_class_ap import per_class_ap
 from bench.report import format_table, paired_table, write_report
@@ -164,6 +164,12 @@ def parse_args() -> argparse.Namespace:
         '--teacher-iters',
         type=int,
         help='Default: 800 (--pair families: 400)')
+    parser.add_argument(
+        '--teacher-val-interval',
+        type=int,
+        help='Validate the teacher every N iterations while it trains, to '
+        'see it converge (its val mAP50 flat over the last quarter: '
+        'bench/convergence.py). Default: once, after training')
     parser.add_argument(
         '--student-iters',
         type=int,
@@ -350,8 +356,14 @@ def main() -> None:
     os.makedirs(args.work_dir, exist_ok=True)
     data.make(data_root, args.quick, args.work_dir)
     extra = row_options(args.pair, 'teacher')
+    teacher_train = list(extra)
+    if args.teacher_val_interval:
+        teacher_train += [
+            f'train_cfg.val_interval={args.teacher_val_interval}',
+            f'train_cfg.val_begin={args.teacher_val_interval}'
+        ]
     teacher = train('teacher', teacher_cfg, args.teacher_iters, 0, teacher_dir,
-                    data_root, extra, teacher_cfg, args.cached_only)
+                    data_root, teacher_train, teacher_cfg, args.cached_only)
     if teacher is None:
         raise SystemExit('--cached-only: the teacher of these settings is '
                          'not trained yet; run without --cached-only first')
@@ -403,13 +415,16 @@ def main() -> None:
     print('\n' + '\n\n'.join(tables))
     if strong:
         print(f'\nstrongest baselines on val: {strong}')
-    print(f'\ntotal {time.time() - start:.0f} s')
+    curve = convergence.describe(
+        convergence.val_curve(osp.join(runs.ROOT, teacher)),
+        args.teacher_iters)
+    print(f'\nteacher: {curve}\ntotal {time.time() - start:.0f} s')
     if not args.quick:
-        report(args, data, tables, strong, time.time() - start)
+        report(args, data, tables, strong, time.time() - start, curve)
 
 
 def report(args: argparse.Namespace, data: BenchData, tables: List[str],
-           strong: Sequence[str], seconds: float) -> None:
+           strong: Sequence[str], seconds: float, curve: str) -> None:
     """The tables into their section of ``args.out``."""
     command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
@@ -422,8 +437,8 @@ def report(args: argparse.Namespace, data: BenchData, tables: List[str],
         f'{args.teacher_iters} iterations, students {args.student_iters} '
         f'iterations, batch 4 at 256 px, seeds {args.seeds}' +
         (f', strongest baselines on val: {", ".join(strong)}'
-         if strong else '') + '. Metrics on the test split; val mAP50 is '
-        'what choices were made on')
+         if strong else '') + f'; teacher: {curve}. Metrics on the test '
+        'split; val mAP50 is what choices were made on')
     marker = ('<!-- bench/run.py -->' if args.pair == 'rotated-retinanet' else
               f'<!-- bench/run.py --pair {args.pair} -->')
     write_report(args.out, marker, f'Accuracy, {args.pair}', setting, tables,

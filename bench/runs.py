@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -230,7 +231,18 @@ def train(config: str,
         osp.join(ROOT, out_dir, 'train.log'))
     os.replace(
         osp.join(ROOT, out_dir, f'iter_{iters}.pth'), osp.join(ROOT, done))
+    # The run's logged scalars beside its checkpoint (bench/convergence.py):
+    # the newest of mmengine's timestamped folders is this run's.
+    logged = sorted(
+        glob.glob(osp.join(ROOT, out_dir, '*', 'vis_data', 'scalars.json')))
+    if logged:
+        shutil.copyfile(logged[-1], scalars_of(osp.join(ROOT, done)))
     return done
+
+
+def scalars_of(checkpoint: str) -> str:
+    """Where :func:`train` keeps the logged scalars of a checkpoint's run."""
+    return checkpoint[:-len('.pth')] + '_scalars.json'
 
 
 def test(config: str,

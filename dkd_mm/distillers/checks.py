@@ -131,3 +131,43 @@ def check_term_weights(weights: Optional[Mapping[str, float]],
             raise ValueError(f'term_weights.{key} must be a finite number '
                              f'>= 0, got {value!r}')
     return {k: float(v) for k, v in weights.items()}
+
+
+# What a loss asks for when it needs a detector's post-NMS instances.
+PREDICTION_FIELDS = {'teacher_preds': 'teacher', 'student_preds': 'student'}
+
+
+def check_predictable(loss_args: Mapping[str, Sequence[str]],
+                      detectors: Mapping[str, nn.Module]) -> None:
+    """Detectors whose instances a loss asks for must predict them from
+    their neck features: a dense ``bbox_head`` or an RPN + RoI head.
+
+    A DETR-family detector decodes its instances from a transformer run on
+    the neck features, which the distiller does not repeat: ISD cannot take
+    instances from it, GD can still distil its features.
+
+    Args:
+        loss_args (Mapping[str, Sequence[str]]): Loss name -> the context
+            fields its ``forward`` asks for (:func:`loss_arguments`).
+        detectors (Mapping[str, nn.Module]): ``'teacher'`` and
+            ``'student'`` -> the built detector.
+
+    Raises:
+        ValueError: Naming the loss, the detector and what to do.
+    """
+    from mmdet.models.detectors import DetectionTransformer
+    for name, args in loss_args.items():
+        for field in args:
+            role = PREDICTION_FIELDS.get(field)
+            if role is None:
+                continue
+            detector = detectors[role]
+            if isinstance(detector, DetectionTransformer):
+                raise ValueError(
+                    f'distill_losses.{name} asks for the {role}\'s instances '
+                    f'({field}), which the distiller decodes from the neck '
+                    'features with a dense bbox_head or an RPN + RoI head; '
+                    f'the {role}, {type(detector).__name__}, decodes them '
+                    'with a transformer. Distil its features without '
+                    f'{name} (e.g. GD alone: '
+                    'distill_losses=dict(loss_global_distill=...)).')

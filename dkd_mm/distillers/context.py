@@ -209,6 +209,11 @@ def predict_from_feats(
         with overridden_test_cfg(detector.roi_head, pred_cfg):
             results = detector.roi_head.predict(
                 feats, proposals, data_samples, rescale=False)
+    elif hasattr(detector, 'bbox_head_refine'):
+        # mmrotate's RefineSingleStageDetector (R3Det, S2ANet): an initial
+        # head, then refine stages on the boxes of the one before, as its
+        # own predict.
+        results = _refine_predict(detector, feats, data_samples, pred_cfg)
     elif hasattr(detector, 'bbox_head'):
         head = detector.bbox_head
         with overridden_test_cfg(head, pred_cfg):
@@ -226,3 +231,22 @@ def predict_from_feats(
     for result in results:
         result.bboxes = box_tensor(result.bboxes)
     return results
+
+
+def _refine_predict(detector: nn.Module, feats: tuple, data_samples: list,
+                    pred_cfg: Optional[dict]) -> List[InstanceData]:
+    """A refine-stage detector's predictions from its neck features."""
+    outs = detector.bbox_head_init(feats)
+    rois = detector.bbox_head_init.filter_bboxes(*outs)
+    for i in range(detector.num_refine_stages):
+        head = detector.bbox_head_refine[i]
+        outs = head(head.feature_refine(feats, rois))
+        if i + 1 < detector.num_refine_stages:
+            rois = head.refine_bboxes(*outs, rois)
+    last = detector.bbox_head_refine[-1]
+    with overridden_test_cfg(last, pred_cfg):
+        return last.predict_by_feat(
+            *outs,
+            rois=rois,
+            batch_img_metas=[s.metainfo for s in data_samples],
+            rescale=False)

@@ -34,8 +34,8 @@ from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
 from .builder import ModelSpec, build_model, load_teacher_weights, model_config
-from .checks import (check_levels, check_pair, check_term_weights,
-                     loss_arguments)
+from .checks import (check_levels, check_pair, check_predictable,
+                     check_term_weights, loss_arguments)
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
@@ -149,6 +149,8 @@ class DKDDistiller(BaseModel):
             self._loss_args[name] = loss_arguments(
                 name, loss, DistillContext.field_names())
             self.distill_losses[name] = loss
+        check_predictable(self._loss_args,
+                          dict(teacher=self.teacher, student=self.student))
         self.term_weights = check_term_weights(term_weights,
                                                self.distill_losses)
         self._feat_module = student_feat_module
@@ -281,7 +283,7 @@ class DKDDistiller(BaseModel):
                 adapter(feat)
                 for adapter, feat in zip(self.adapters, raw_feats)),
             teacher_feats=teacher_feats,
-            gt_bboxes=[box_tensor(g.bboxes) for g in gt_instances],
+            gt_bboxes=[gt_box_tensor(g.bboxes) for g in gt_instances],
             gt_labels=[g.labels for g in gt_instances],
             batch_input_shape=tuple(batch_inputs.shape[-2:]),
             predict_teacher=partial(predict_from_feats, self.teacher,
@@ -303,6 +305,15 @@ class DKDDistiller(BaseModel):
 
     def extract_feat(self, batch_inputs: Tensor) -> tuple:
         return self.student.extract_feat(batch_inputs)
+
+
+def gt_box_tensor(boxes) -> Tensor:
+    """Ground-truth boxes as the losses take them, ``(K, 4|5)``: mmrotate's
+    quadrilaterals (``QuadriBoxes``, ``(K, 8)``, the GT of its ``qbox``
+    configs) as their minimum-area rotated boxes."""
+    if getattr(boxes, 'box_dim', None) == 8:
+        boxes = boxes.convert_to('rbox')
+    return box_tensor(boxes)
 
 
 def _adapter(student_channels: int, teacher_channels: int) -> nn.Module:

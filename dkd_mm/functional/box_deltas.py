@@ -21,7 +21,8 @@ from .boxes import box_centers, box_sides
 def box_deltas(pred: Tensor,
                target: Tensor,
                stds: Optional[Sequence[float]] = None,
-               eps: float = 1e-6) -> Tensor:
+               eps: float = 1e-6,
+               min_target_side: float = 1.0) -> Tensor:
     """Deltas of ``pred`` relative to ``target``, as the box coders encode.
 
     Horizontal boxes ``(x1, y1, x2, y2)`` give ``(dx, dy, dw, dh)`` as
@@ -38,7 +39,14 @@ def box_deltas(pred: Tensor,
         target (Tensor): Target boxes, the same shape as ``pred``.
         stds (Sequence[float], optional): The coder's ``target_stds``; the
             deltas are divided by them. Defaults to None (all 1).
-        eps (float): Smallest side, against ``log(0)``. Defaults to 1e-6.
+        eps (float): Smallest side of ``pred``, against ``log(0)``.
+            Defaults to 1e-6.
+        min_target_side (float): Smallest side of ``target`` (pixels):
+            the target's sides divide the centre offset and enter the
+            logs, and a zero-size target would give deltas of about
+            ``offset / eps`` (1e8), beyond float16's range (65504). A box
+            under one pixel is degenerate; larger targets are unchanged.
+            Defaults to 1.0.
 
     Returns:
         Tensor: ``(K, 4)`` or ``(K, 5)`` deltas; zero where ``pred`` equals
@@ -51,7 +59,7 @@ def box_deltas(pred: Tensor,
     if pred.size(-1) == 4:
         p_ctr, t_ctr = box_centers(pred), box_centers(target)
         p_wh = box_sides(pred).clamp(min=eps)
-        t_wh = box_sides(target).clamp(min=eps)
+        t_wh = box_sides(target).clamp(min=min_target_side)
         deltas = torch.cat([(p_ctr - t_ctr) / t_wh,
                             torch.log(p_wh / t_wh)],
                            dim=1)
@@ -59,15 +67,16 @@ def box_deltas(pred: Tensor,
         px, py, pw, ph, pt = pred.unbind(dim=1)
         tx, ty, tw, th, tt = target.unbind(dim=1)
         cos, sin = torch.cos(tt), torch.sin(tt)
-        dx = (cos * (px - tx) + sin * (py - ty)) / tw.clamp(min=eps)
-        dy = (-sin * (px - tx) + cos * (py - ty)) / th.clamp(min=eps)
+        tw, th = tw.clamp(min=min_target_side), th.clamp(min=min_target_side)
+        dx = (cos * (px - tx) + sin * (py - ty)) / tw
+        dy = (-sin * (px - tx) + cos * (py - ty)) / th
         dt1 = _wrap_half_pi(pt - tt)
         dt2 = _wrap_half_pi(pt - tt + math.pi / 2)
         keep = dt1.abs() <= dt2.abs()
         dt = torch.where(keep, dt1, dt2)
         pw_, ph_ = torch.where(keep, pw, ph), torch.where(keep, ph, pw)
-        dw = torch.log(pw_.clamp(min=eps) / tw.clamp(min=eps))
-        dh = torch.log(ph_.clamp(min=eps) / th.clamp(min=eps))
+        dw = torch.log(pw_.clamp(min=eps) / tw)
+        dh = torch.log(ph_.clamp(min=eps) / th)
         deltas = torch.stack([dx, dy, dw, dh, dt], dim=1)
     if stds is not None:
         deltas = deltas / deltas.new_tensor(stds)

@@ -27,16 +27,17 @@ def box_hardness(boxes: Tensor,
     Args:
         boxes (Tensor): ``(K, 4)`` horizontal ``(x1, y1, x2, y2)`` or
             ``(K, 5)`` rotated ``(cx, cy, w, h, angle)`` boxes, in pixels.
-            Sides are clamped to >= 1 pixel.
+            Sides are clamped to >= 1 pixel; computed in float32 (the
+            product of two sides of a large box exceeds float16's range).
         lambda_ar (float): Weight of the aspect-ratio term. Defaults to 0.5.
         lambda_s (float): Weight of the small-size term. Defaults to 0.5.
         s0 (float): Size (sqrt of the area, pixels) below which a box
             counts as small. Defaults to 32.0.
 
     Returns:
-        Tensor: ``(K,)`` hardness >= 1 (detached from ``boxes``).
+        Tensor: ``(K,)`` float32 hardness >= 1 (detached from ``boxes``).
     """
-    sides = box_sides(boxes.detach()).clamp(min=1.0)
+    sides = box_sides(boxes.detach().float()).clamp(min=1.0)
     long_side, short_side = sides.amax(dim=1), sides.amin(dim=1)
     aspect = torch.log(long_side / short_side)
     small = torch.log(s0 / torch.sqrt(long_side * short_side)).clamp(min=0)

@@ -38,8 +38,10 @@ class TSALoss(nn.Module):
     number of elements of the base loss (``n`` or ``n * k``). The weights
     are thus normalised to a weighted mean of 1, and with ``omega == 1``
     this is exactly the base loss's own ``'mean'`` reduction with the same
-    ``weight`` and ``avg_factor``. ``'sum'`` is ``Z`` times ``'mean'``;
-    ``'none'`` returns the re-weighted base elements.
+    ``weight`` and ``avg_factor``. Only the boxes of non-zero weight are
+    computed (a dense head passes every prior, its negatives with weight
+    0): the others add nothing to any reduction. ``'sum'`` is ``Z`` times
+    ``'mean'``; ``'none'`` returns the re-weighted base elements.
 
     Args:
         base_loss (ConfigDict | dict): The wrapped loss, e.g.
@@ -103,27 +105,28 @@ class TSALoss(nn.Module):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or 'mean'
-        if pred.size(0) == 0:
+        num_boxes = pred.size(0)
+        if num_boxes == 0:
             return 0 * pred.sum()
         if weight is not None and not torch.any(weight > 0):
             return 0 * pred.sum()  # as mmdet's losses: nothing to regress
-        if self.delta_stds is not None:
-            if len(self.delta_stds) != pred.size(-1):
-                raise ValueError(
-                    f'delta_stds has {len(self.delta_stds)} values for '
-                    f'boxes of {pred.size(-1)}')
-            deltas = box_deltas(pred, target, self.delta_stds)
-            elements = self.base_loss(
-                deltas,
-                torch.zeros_like(deltas),
-                weight,
-                reduction_override='none',
-                **kwargs)
-        else:
-            elements = self.base_loss(
-                pred, target, weight, reduction_override='none', **kwargs)
+        if self.delta_stds is not None and len(
+                self.delta_stds) != pred.size(-1):
+            raise ValueError(f'delta_stds has {len(self.delta_stds)} values '
+                             f'for boxes of {pred.size(-1)}')
+        # Only the boxes of non-zero weight (a dense head's positives among
+        # all its priors): the others add zero to every reduction, and the
+        # negatives' targets may be degenerate (zero size).
         box_weight = pred.new_ones(pred.size(0)) if weight is None else (
             weight.mean(dim=-1) if weight.dim() > 1 else weight)
+        keep = None
+        if weight is not None:
+            nonzero = weight != 0
+            keep = (nonzero.any(dim=-1)
+                    if weight.dim() > 1 else nonzero).nonzero(as_tuple=True)[0]
+            pred, target = pred[keep], target[keep]
+            weight, box_weight = weight[keep], box_weight[keep]
+        elements = self._base_elements(pred, target, weight, **kwargs)
         omega = status_weights(
             box_hardness(target, self.lambda_ar, self.lambda_s, self.s0),
             self.psi if self.psi is not None else current_train_status())
@@ -131,12 +134,32 @@ class TSALoss(nn.Module):
         omega = omega.to(elements.dtype).detach()
         if reduction == 'none':
             shape = (-1, ) + (1, ) * (elements.dim() - 1)
-            return self.loss_weight * omega.reshape(shape) * elements
+            elements = self.loss_weight * omega.reshape(shape) * elements
+            if keep is None:
+                return elements
+            full = elements.new_zeros((num_boxes, ) + elements.shape[1:])
+            return full.index_copy(0, keep, elements)
         per_box = elements.reshape(elements.size(0), -1).sum(dim=1)
         loss = (omega * per_box).sum()
         if reduction == 'mean':
             if avg_factor is None:
-                loss = loss / elements.numel()
+                # The base's mean counts every element, zero weights too.
+                loss = loss / (num_boxes * elements[0].numel())
             else:
                 loss = loss / (avg_factor + torch.finfo(torch.float32).eps)
         return self.loss_weight * loss
+
+    def _base_elements(self, pred: Tensor, target: Tensor,
+                       weight: Optional[Tensor], **kwargs) -> Tensor:
+        """The base loss per element (``reduction_override='none'``): on
+        the boxes, or on their deltas compared with zero."""
+        if self.delta_stds is None:
+            return self.base_loss(
+                pred, target, weight, reduction_override='none', **kwargs)
+        deltas = box_deltas(pred, target, self.delta_stds)
+        return self.base_loss(
+            deltas,
+            torch.zeros_like(deltas),
+            weight,
+            reduction_override='none',
+            **kwargs)

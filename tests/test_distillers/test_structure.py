@@ -12,6 +12,7 @@ import dkd_mm  # noqa: F401
 from dkd_mm.distillers.builder import build_model, model_config
 from dkd_mm.distillers.structure import (feature_channels, find_num_classes,
                                          largest_stride)
+from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch
 from tests.test_distillers.test_dkd_distiller import _cfg
@@ -202,3 +203,58 @@ def test_teacher_sees_the_students_normalisation(key, value, match):
     cfg.teacher.data_preprocessor[key] = value
     with pytest.raises(ValueError, match=match):
         MODELS.build(cfg)
+
+
+def test_detr_fails_when_built_if_isd_asks_for_its_instances():
+    # DETR decodes its instances with a transformer, not from the neck:
+    # a clear error at build time, and GD alone still builds.
+    detr = upstream_model('mmdet::detr/detr_r50_8xb2-150e_coco.py')
+    detr.backbone.depth = 18
+    detr.neck.in_channels = [512]
+    cfg = ConfigDict(
+        type='dkd_mm.DKDDistiller',
+        distill_losses=DKD_LOSSES,
+        student=detr,
+        teacher=copy.deepcopy(detr))
+    with pytest.raises(
+            ValueError,
+            match=r"loss_isd asks for the teacher's instances \(teacher_preds"
+            r'.*the teacher, DETR, decodes them with a transformer.*'
+            r'without loss_isd'):
+        MODELS.build(cfg)
+    cfg.distill_losses = dict(
+        loss_global_distill=DKD_LOSSES['loss_global_distill'])
+    assert len(MODELS.build(cfg).adapters) == 1
+
+
+def test_refine_stage_predictions_are_the_detectors_own():
+    # R3Det (mmrotate's RefineSingleStageDetector): the instances ISD takes
+    # from its neck features are its own predict's.
+    from dkd_mm.distillers.context import predict_from_feats
+    cfg = upstream_model('mmrotate::r3det/r3det-oc_r50_fpn_1x_dota.py')
+    cfg.backbone.depth = 18
+    cfg.neck.in_channels = [64, 128, 256, 512]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    inputs, samples = demo_batch(size=128, num_classes=15)
+    with torch.no_grad():
+        ours = predict_from_feats(model, model.extract_feat(inputs), samples)
+        theirs = model.predict(inputs, copy.deepcopy(samples), rescale=False)
+    assert sum(len(r) for r in ours) > 0
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a.bboxes,
+                                   box_tensor(b.pred_instances.bboxes))
+        torch.testing.assert_close(a.scores, b.pred_instances.scores)
+
+
+def test_quadrilateral_ground_truth_becomes_rotated_boxes():
+    from mmrotate.structures.bbox import QuadriBoxes
+
+    from dkd_mm.distillers.dkd_distiller import gt_box_tensor
+    square = QuadriBoxes(torch.tensor([[0., 0., 20., 0., 20., 10., 0., 10.]]))
+    box = gt_box_tensor(square)
+    assert box.shape == (1, 5)
+    torch.testing.assert_close(box[0, :2], torch.tensor([10., 5.]))
+    assert sorted(box[0, 2:4].tolist()) == pytest.approx([10., 20.])
+    plain = torch.rand(3, 5)
+    assert gt_box_tensor(plain) is plain

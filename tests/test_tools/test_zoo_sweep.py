@@ -46,10 +46,12 @@ def test_resnet18_swap(tool):
     assert tool.resnet18(other) == (other, 'teacher\'s own architecture')
 
 
-def test_rows_and_table(tool, monkeypatch):
+def test_rows_and_table(tool, monkeypatch, tmp_path):
     monkeypatch.setitem(tool.FAMILIES, 'fake', ('mmdet::no/such.py', None))
-    [works,
-     fails] = tool.main(['--families', 'mmrotate/rotated_rtmdet', 'fake'])
+    out = tmp_path / 'zoo.md'
+    [works, fails] = tool.main(
+        ['--families', 'mmrotate/rotated_rtmdet', 'fake', '--out',
+         str(out)])
     assert works['builds'] == 'yes (3 levels)'
     assert works['trains'] == works['predicts'][:3] == 'yes'
     assert 'GD_fg' in works['DKD parts active'] and not works['failure']
@@ -59,3 +61,23 @@ def test_rows_and_table(tool, monkeypatch):
     table = tool.markdown([works, fails])
     assert table.splitlines()[0].startswith('| family | teacher | student')
     assert len(table.splitlines()) == 4
+    assert float(works['s']) > 0
+    text = out.read_text()
+    assert text.startswith('# Which model-zoo detectors DKD distils')
+    assert '1 of 2 families build, train a step and predict' in text
+    assert text.endswith(table) and 'RotatedIoULoss (CUDA only)' in text
+
+
+# The fast part of the sweep: one family per kind (dense rotated, two-stage
+# rotated, a cascade of RoI heads); the PAFPN neck (RTMDet-R) is above.
+@pytest.mark.parametrize('family', [
+    'mmrotate/rotated_retinanet', 'mmrotate/oriented_rcnn',
+    'mmdet/cascade_rcnn'
+])
+def test_one_family_per_kind_distils(tool, family):
+    [row] = tool.main(['--families', family])
+    assert row['builds'] == 'yes (5 levels)', row
+    assert row['trains'] == 'yes' and row['predicts'].startswith('yes'), row
+    assert not row['failure'], row
+    parts = row['DKD parts active'].split(', ')
+    assert {'GD_fg', 'GD_bg', 'ISD_feat'} <= set(parts), row

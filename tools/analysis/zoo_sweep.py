@@ -11,14 +11,17 @@ ships one, else the teacher with a ResNet-18 backbone (the neck's
 ``in_channels`` to match), or the teacher's own architecture where the
 backbone is no ResNet.  No pretrained init, no checkpoint (the teacher keeps
 random weights); RotatedIoULoss (CUDA only) becomes GWD as the project's
-CPU configs do.  On two random images of ``--size`` px on CPU, one training
-step (loss and backward) and one ``predict`` run; a step that fails with
-both losses is tried with GD alone.  A markdown table says, per family,
-what works and the first line of what failed.  TSA (a change of the
-student's box loss) is not swept.
+CPU configs do; the ground truth is the boxes the config loads
+(quadrilaterals for mmrotate's ``qbox`` configs).  On two random images of
+``--size`` px on CPU, one training step (loss and backward) and one
+``predict`` run; a distiller that fails to build or to step with both
+losses is tried with GD alone.  A markdown table says, per family, what
+works and the first line of what failed.  TSA (a change of the student's
+box loss) is not swept.
 """
 import argparse
 import copy
+import sys
 import time
 import traceback
 from typing import Dict, List, Optional, Tuple
@@ -114,7 +117,7 @@ FAMILIES: Dict[str,
                    },
                }
 COLUMNS = ('family', 'teacher', 'student', 'builds', 'trains',
-           'DKD parts active', 'predicts', 'failure')
+           'DKD parts active', 'predicts', 'failure', 's')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -172,13 +175,36 @@ def resnet18(teacher) -> Tuple[object, str]:
     return student, 'ResNet-18 swap'
 
 
-def demo_inputs(model, size: int, rotated: bool):
+def gt_box_type(path: str) -> Optional[str]:
+    """The box type of the ground truth the config's training pipeline
+    hands its model: ``LoadAnnotations``' ``box_type``, then any
+    ``ConvertBoxType`` of ``gt_bboxes`` (mmrotate's ``qbox`` configs train
+    on quadrilaterals, others load them and convert)."""
+    from dkd_mm.distillers.builder import load_config
+    cfg = load_config(path)
+    box_type = None
+    for step in cfg.get('train_dataloader', {}).get('dataset',
+                                                    {}).get('pipeline', []):
+        kind = str(step.get('type', ''))
+        if kind.endswith('LoadAnnotations'):
+            box_type = step.get('box_type', box_type)
+        elif kind.endswith('ConvertBoxType'):
+            box_type = step.get('box_type_mapping',
+                                {}).get('gt_bboxes', box_type)
+    return box_type
+
+
+def demo_inputs(model, size: int, rotated: bool, box_type: Optional[str]):
     from dkd_mm.distillers.structure import find_num_classes
     from dkd_mm.testing import demo_batch
     inputs, samples = demo_batch(
         size=size,
         rotated=rotated,
         num_classes=find_num_classes(model.student) or 1)
+    if box_type == 'qbox':  # as the config's LoadAnnotations gives them
+        for sample in samples:
+            sample.gt_instances.bboxes = \
+                sample.gt_instances.bboxes.convert_to('qbox')
     if getattr(model.data_preprocessor, 'boxtype2tensor', False):
         for sample in samples:  # as mmdet's preprocessor gives them
             sample.gt_instances.bboxes = sample.gt_instances.bboxes.tensor
@@ -233,15 +259,24 @@ def sweep(name: str, size: int) -> dict:
             row['student'] = student_path.split('::')[1]
         from mmengine.config import Config
         losses = Config.fromfile(_dkd_losses()).dkd_distill_losses
-        model = build(teacher, student, losses)
-        row['builds'] = f'yes ({len(model.adapters)} levels)'
+        gd = {'loss_global_distill': losses['loss_global_distill']}
+        try:
+            model = build(teacher, student, losses)
+            row['builds'] = f'yes ({len(model.adapters)} levels)'
+        except ValueError as exc:  # a check of ISD's needs: try GD
+            model = build(teacher, student, gd)
+            row['builds'] = f'GD only ({len(model.adapters)} levels)'
+            row['failure'] = f'GD + ISD build: {_reason(exc)}'
+            losses = gd
         stage = 'train'
-        inputs, samples = demo_inputs(model, size, rotated)
+        inputs, samples = demo_inputs(model, size, rotated,
+                                      gt_box_type(teacher_path))
         try:
             parts = train_step(model, inputs, samples)
         except Exception as exc:  # ISD alone may fail: try GD
+            if losses is gd:
+                raise
             first = _reason(exc)
-            gd = {'loss_global_distill': losses['loss_global_distill']}
             model = build(teacher, student, gd)
             parts = train_step(model, inputs, samples)
             row['failure'] = f'GD + ISD step: {first}'
@@ -267,10 +302,13 @@ def _dkd_losses() -> str:
 
 
 def _reason(exc: Exception, width: int = 160) -> str:
+    import os.path as osp
     """The exception's first line and where in the code it was raised."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f' ({frames[-1].filename.split("site-packages/")[-1]}:' \
-        f'{frames[-1].lineno})' if frames else ''
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    file = frames[-1].filename.split('site-packages/')[-1] if frames else ''
+    file = osp.relpath(file, root) if file.startswith(root) else file
+    where = f' ({file}:{frames[-1].lineno})' if frames else ''
     text = f'{type(exc).__name__}: {str(exc).strip().splitlines()[0]}' \
         if str(exc).strip() else type(exc).__name__
     text = text if len(text) <= width else text[:width - 3] + '...'
@@ -297,18 +335,43 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     unknown = [f for f in args.families if f not in FAMILIES]
     if unknown:
         raise SystemExit(f'unknown families {unknown}; see --list')
+    from mmengine.logging import MessageHub
+
     import dkd_mm  # noqa: F401  (compat shims before mmrotate)
+
+    # What a runner publishes and some heads read (TOOD: its epoch).
+    MessageHub.get_current_instance().update_info('epoch', 0)
     rows = []
+    start = time.time()
     for name in args.families:
-        start = time.time()
+        family_start = time.time()
         rows.append(sweep(name, args.size))
-        print(f'{name}: {time.time() - start:.1f} s', flush=True)
+        rows[-1]['s'] = f'{time.time() - family_start:.1f}'
+        print(f'{name}: {rows[-1]["s"]} s', flush=True)
     table = markdown(rows)
     print(table)
     if args.out:
         with open(args.out, 'w') as f:
-            f.write(table)
+            f.write(
+                page(rows, sys.argv[1:] if argv is None else argv, args.size,
+                     time.time() - start))
     return rows
+
+
+def page(rows: List[dict], argv: List[str], size: int, seconds: float) -> str:
+    """The markdown page ``--out`` writes: how it was made, then the
+    table."""
+    import platform
+
+    import torch
+    works = sum(row['predicts'].startswith('yes') for row in rows)
+    how = ' '.join(__doc__.split('\n\n')[2].split())
+    return ('# Which model-zoo detectors DKD distils\n\n'
+            '`python tools/analysis/zoo_sweep.py ' + ' '.join(argv) +
+            f'`, {time.strftime("%Y-%m-%d")}, torch {torch.__version__}, '
+            f'{platform.machine()} CPU, {size} px, '
+            f'{seconds / 60:.1f} minutes: {works} of {len(rows)} families '
+            f'build, train a step and predict.\n\n{how}\n\n' + markdown(rows))
 
 
 if __name__ == '__main__':
