@@ -39,14 +39,14 @@ def box_deltas(pred: Tensor,
         target (Tensor): Target boxes, the same shape as ``pred``.
         stds (Sequence[float], optional): The coder's ``target_stds``; the
             deltas are divided by them. Defaults to None (all 1).
-        eps (float): Smallest side of ``pred``, against ``log(0)``.
-            Defaults to 1e-6.
-        min_target_side (float): Smallest side of ``target`` (pixels):
-            the target's sides divide the centre offset and enter the
-            logs, and a zero-size target would give deltas of about
-            ``offset / eps`` (1e8), beyond float16's range (65504). A box
-            under one pixel is degenerate; larger targets are unchanged.
-            Defaults to 1.0.
+        eps (float): Smallest side inside the logs, against ``log(0)``
+            (``log`` of each side is taken apart: the ratio of a side to a
+            zero-size target's would overflow float16). Defaults to 1e-6.
+        min_target_side (float): Smallest side of ``target`` (pixels) that
+            divides the centre offset: a zero-size target would give
+            ``offset / eps`` (about 1e8), beyond float16's range (65504).
+            A box under one pixel is degenerate; larger targets are
+            unchanged. Defaults to 1.0.
 
     Returns:
         Tensor: ``(K, 4)`` or ``(K, 5)`` deltas; zero where ``pred`` equals
@@ -58,29 +58,36 @@ def box_deltas(pred: Tensor,
                          f'{tuple(pred.shape)} and {tuple(target.shape)}')
     if pred.size(-1) == 4:
         p_ctr, t_ctr = box_centers(pred), box_centers(target)
-        p_wh = box_sides(pred).clamp(min=eps)
-        t_wh = box_sides(target).clamp(min=min_target_side)
-        deltas = torch.cat([(p_ctr - t_ctr) / t_wh,
-                            torch.log(p_wh / t_wh)],
+        p_wh, t_wh = box_sides(pred), box_sides(target)
+        deltas = torch.cat([(p_ctr - t_ctr) / t_wh.clamp(min=min_target_side),
+                            _log_ratio(p_wh, t_wh, eps)],
                            dim=1)
     else:
         px, py, pw, ph, pt = pred.unbind(dim=1)
         tx, ty, tw, th, tt = target.unbind(dim=1)
         cos, sin = torch.cos(tt), torch.sin(tt)
-        tw, th = tw.clamp(min=min_target_side), th.clamp(min=min_target_side)
-        dx = (cos * (px - tx) + sin * (py - ty)) / tw
-        dy = (-sin * (px - tx) + cos * (py - ty)) / th
+        dx = (cos * (px - tx) + sin *
+              (py - ty)) / tw.clamp(min=min_target_side)
+        dy = (-sin * (px - tx) + cos *
+              (py - ty)) / th.clamp(min=min_target_side)
         dt1 = _wrap_half_pi(pt - tt)
         dt2 = _wrap_half_pi(pt - tt + math.pi / 2)
         keep = dt1.abs() <= dt2.abs()
         dt = torch.where(keep, dt1, dt2)
         pw_, ph_ = torch.where(keep, pw, ph), torch.where(keep, ph, pw)
-        dw = torch.log(pw_.clamp(min=eps) / tw)
-        dh = torch.log(ph_.clamp(min=eps) / th)
+        dw = _log_ratio(pw_, tw, eps)
+        dh = _log_ratio(ph_, th, eps)
         deltas = torch.stack([dx, dy, dw, dh, dt], dim=1)
     if stds is not None:
         deltas = deltas / deltas.new_tensor(stds)
     return deltas
+
+
+def _log_ratio(side: Tensor, target_side: Tensor, eps: float) -> Tensor:
+    """``log(side / target_side)``, both floored at ``eps``, as a difference
+    of logs: the ratio itself overflows float16 for a zero-size target."""
+    return torch.log(side.clamp(min=eps)) - torch.log(
+        target_side.clamp(min=eps))
 
 
 def _wrap_half_pi(angle: Tensor) -> Tensor:

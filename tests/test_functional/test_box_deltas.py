@@ -119,3 +119,20 @@ def test_shape_errors():
         box_deltas(torch.zeros(3, 5), torch.zeros(3, 4))
     with pytest.raises(ValueError, match='both be'):
         box_deltas(torch.zeros(3, 6), torch.zeros(3, 6))
+
+
+@pytest.mark.parametrize('dim', [4, 5])
+def test_zero_size_target_stays_in_float16_range(dim):
+    # A 40 px prediction against a zero-size target: the centre offset is
+    # divided by the 1 px floor, the sides' log ratio taken as a difference
+    # of logs; in float16 nothing overflows.
+    if dim == 4:  # x1, y1, x2, y2: the target is the point (50, 50)
+        pred = torch.tensor([[60., 50., 100., 90.]])
+        target = torch.tensor([[50., 50., 50., 50.]])
+    else:  # cx, cy, w, h, angle
+        pred = torch.tensor([[80., 70., 40., 40., 0.3]])
+        target = torch.tensor([[50., 50., 0., 0., 0.]])
+    deltas = box_deltas(pred.half(), target.half())
+    assert torch.isfinite(deltas).all()
+    torch.testing.assert_close(
+        deltas.float(), box_deltas(pred, target), rtol=2e-3, atol=2e-2)
