@@ -28,12 +28,13 @@ Checks, in order, one row each (``check | result | detail | seconds``):
    tiny split (128 px, batch 2; DKD with a random teacher and full weights
    from the first step): every logged loss finite, the box loss positive.
 4. ``DKD step``: ``bench.cost.measure_step`` of the teacher forward,
-   the plain student and DKD (configs/dkd/dkd_rotated-retinanet_r50-r18_
-   synthetic.py: ResNet-50 teacher, ResNet-18 student) on synthetic
-   images of ``--size`` px, batch ``--batch-size``; the overhead
-   DKD / (student + teacher forward) and the peak GPU memory. With a
-   random teacher ISD finds few candidates, so its share is understated:
-   pass a trained teacher with ``--teacher-ckpt``.
+   the plain student and DKD (configs/rotated_retinanet/
+   dkd_rotated-retinanet_r50-r18_synthetic.py: ResNet-50 teacher,
+   ResNet-18 student) on synthetic images of ``--size`` px, batch
+   ``--batch-size``; the overhead DKD / (student + teacher forward) and
+   the peak GPU memory. With a random teacher ISD finds few candidates, so
+   its share is understated: pass a trained teacher with
+   ``--teacher-ckpt``.
 
 Without a CUDA device it prints one ``SKIP`` line and exits 0. The table
 is printed and, with ``--out``, written to a file; the exit status is 1 if

@@ -14,9 +14,9 @@ ROTATED_IOU = dict(type='mmrotate.RotatedIoULoss', loss_weight=1.0)
 FCOS_CONFIGS = 'configs/rotated_fcos/*.py'
 # The timed pair: DKD's configs on the synthetic data (ResNet-50 teacher,
 # ResNet-18 student), and each row's measure_step mode.
-TEACHER = 'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py'
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+TEACHER = 'configs/rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py'
+STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
 TIMED = (('teacher forward', TEACHER, 'forward'),
          ('student', STUDENT, 'train'), ('DKD', DKD, 'train'))
 

@@ -43,17 +43,21 @@ METHODS = {
     'student': STUDENT,
     # TSA alone (no teacher): separates the box loss from distillation.
     'student (TSA)':
-    'configs/students/rotated-retinanet_r18_fpn_tsa_synthetic.py',
-    'fitnet': 'configs/dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py',
-    'fgd': 'configs/baselines/fgd_rotated-retinanet_r50-r18_synthetic.py',
-    'pkd': 'configs/baselines/pkd_rotated-retinanet_r50-r18_synthetic.py',
-    'cwd': 'configs/baselines/cwd_rotated-retinanet_r50-r18_synthetic.py',
-    'dkd (GD)':
-    'configs/dkd/ablation_gd_rotated-retinanet_r50-r18_synthetic.py',
-    'dkd (GD+ISD)':
-    'configs/dkd/ablation_gd-isd_rotated-retinanet_r50-r18_synthetic.py',
+    'configs/rotated_retinanet/rotated-retinanet_r18_fpn_tsa_synthetic.py',
+    'fitnet': 'configs/rotated_retinanet/'
+    'fitnet_rotated-retinanet_r50-r18_synthetic.py',
+    'fgd': 'configs/rotated_retinanet/'
+    'fgd_rotated-retinanet_r50-r18_synthetic.py',
+    'pkd': 'configs/rotated_retinanet/'
+    'pkd_rotated-retinanet_r50-r18_synthetic.py',
+    'cwd': 'configs/rotated_retinanet/'
+    'cwd_rotated-retinanet_r50-r18_synthetic.py',
+    'dkd (GD)': 'configs/rotated_retinanet/'
+    'ablation_gd_rotated-retinanet_r50-r18_synthetic.py',
+    'dkd (GD+ISD)': 'configs/rotated_retinanet/'
+    'ablation_gd-isd_rotated-retinanet_r50-r18_synthetic.py',
     'dkd (GD+ISD+TSA)':
-    'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py',
+    'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py',
     # mmrazor 1.0.0's own FpnTeacherDistill + PKDLoss (the `bench` extra):
     # upstream's distiller, so neither the warm-up hook nor a scaled row.
     'mmrazor PKD': 'bench/configs/mmrazor_pkd_rotated-retinanet_synthetic.py',
@@ -85,16 +89,16 @@ FAMILIES = {
         dkd='configs/rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'),
     'retinanet-nwpu':
     dict(
-        teacher='configs/retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
-        student='configs/retinanet_nwpu/retinanet_r18_fpn_nwpu.py',
-        dkd='configs/retinanet_nwpu/dkd_retinanet_r50-r18_nwpu.py'),
+        teacher='configs/nwpu/retinanet_r50_fpn_scratch_nwpu.py',
+        student='configs/nwpu/retinanet_r18_fpn_scratch_nwpu.py',
+        dkd='configs/nwpu/dkd_retinanet_r50-r18_fpn_scratch_nwpu.py'),
     # The same teacher (its cached run is the one above: same settings
     # hash), the lite ResNet-18 student (128-channel neck and head).
     'retinanet-nwpu-lite':
     dict(
-        teacher='configs/retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
-        student='configs/retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py',
-        dkd='configs/retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py'),
+        teacher='configs/nwpu/retinanet_r50_fpn_scratch_nwpu.py',
+        student='configs/nwpu/retinanet_r18-lite_fpn_scratch_nwpu.py',
+        dkd='configs/nwpu/dkd_retinanet_r50-r18-lite_fpn_scratch_nwpu.py'),
 }
 # Pairs whose teacher is another pair's (same config, data and options):
 # trained once, under that pair's work dir.

@@ -28,12 +28,12 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # 1.1 s.  Method configs are used as they are, with the pair's options
 # (`pair_options`) on the command line.
 TEACHER = 'bench/configs/teacher_r18-w128.py'
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
 STUDENT_WIDTH = {
     'backbone.base_channels': '16',  # stage outputs 16/32/64/128
     'neck.in_channels': '[16,32,64,128]',
 }
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
 # The iteration schedule of every benchmark table (AdamW, warm-up, steps at
 # 75% and 90%), which the rotated configs inherit and the NWPU ones are moved
 # onto (`epoch_to_iter_options`).

@@ -4,9 +4,9 @@
 
 Stages (each skipped when its result already exists for the same settings):
 1. generate the synthetic DOTA-format data (tools/data/make_synthetic_dota.py);
-2. train the teacher (configs/teachers/...);
-3. train the plain student (configs/students/...), same schedule;
-4. distil the student with DKD (configs/dkd/...), same schedule;
+2. train the teacher (configs/rotated_retinanet/...);
+3. train the plain student (configs/rotated_retinanet/...), same schedule;
+4. distil the student with DKD (configs/rotated_retinanet/...), same schedule;
 5. evaluate teacher, plain student and distilled student on the held-out
    test images with mmrotate's DOTA mAP and print a table (also written to
    <work-dir>/results.md).

@@ -1,19 +1,22 @@
 # mmrazor 1.0.0's own PKD distillation (FpnTeacherDistill +
 # ConfigurableDistiller + PKDLoss) on the benchmark's rotated RetinaNet pair,
 # for the side-by-side row of bench/run.py.  Same student, teacher, data and
-# schedule as dkd_mm's PKD row (configs/baselines/pkd_...): PKD weight 10
-# summed over the 5 FPN levels, the student's 64-channel levels mapped to the
-# teacher's 128 by a 1x1 convolution each (dkd_mm's adapters).
+# schedule as dkd_mm's PKD row (configs/rotated_retinanet/pkd_...): PKD
+# weight 10 summed over the 5 FPN levels, the student's 64-channel levels
+# mapped to the teacher's 128 by a 1x1 convolution each (dkd_mm's adapters).
 # Benchmark only: needs `pip install -e .[bench]`, which also installs the
 # `bench` package, so that `bench.mmrazor_plugin` (it applies
 # bench/mmrazor_shim.py before importing mmrazor) can be imported.
 import mmengine.config  # a module: not kept among the config's fields
 
-_base_ = ['../../configs/students/rotated-retinanet_r18_fpn_synthetic.py']
+_base_ = [
+    '../../configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
+]
 custom_imports = dict(
     imports=['dkd_mm', 'bench.mmrazor_plugin'], allow_failed_imports=False)
 
-student_config = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+student_config = ('configs/rotated_retinanet/'
+                  'rotated-retinanet_r18_fpn_synthetic.py')
 teacher_config = 'bench/configs/teacher_r18-w128.py'
 teacher_ckpt = 'work_dirs/bench/teacher_s0/teacher.pth'
 levels = 5

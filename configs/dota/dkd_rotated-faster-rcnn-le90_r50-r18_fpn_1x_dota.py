@@ -9,21 +9,14 @@ _base_ = [
     '../_base_/distill/dkd.py'
 ]
 
-# The teacher's weights from mmrotate's model zoo (the `Weights` of
-# rotated-faster-rcnn-le90_r50_fpn_1x_dota in its metafile.yml), downloaded
+# teacher_ckpt: the teacher's weights from mmrotate's model zoo (the `Weights`
+# of rotated-faster-rcnn-le90_r50_fpn_1x_dota in its metafile.yml), downloaded
 # once into the torch hub cache; a local path works too.
-teacher_ckpt = 'https://download.openmmlab.com/mmrotate/v0.1.0/rotated_faster_rcnn/rotated_faster_rcnn_r50_fpn_1x_dota_le90/rotated_faster_rcnn_r50_fpn_1x_dota_le90-0393aa5c.pth'  # noqa: E501
-
 model = dict(
-    _delete_=True,
-    type='dkd_mm.DKDDistiller',
-    student={{_base_.model}},
-    teacher='mmrotate::rotated_faster_rcnn/'
-    'rotated-faster-rcnn-le90_r50_fpn_1x_dota.py',
-    teacher_ckpt=teacher_ckpt,
-    distill_losses={{_base_.dkd_distill_losses}})
+    _base_.dkd_model,
+    student=_base_.model,
+    teacher='mmrotate::rotated_faster_rcnn/rotated-faster-rcnn-le90_r50_fpn_1x_dota.py',  # noqa: E501
+    teacher_ckpt='https://download.openmmlab.com/mmrotate/v0.1.0/rotated_faster_rcnn/rotated_faster_rcnn_r50_fpn_1x_dota_le90/rotated_faster_rcnn_r50_fpn_1x_dota_le90-0393aa5c.pth')  # noqa: E501  # yapf: disable
 
 # Distillation warms up over the schedule's 500 learning-rate warm-up iters.
-custom_hooks = [
-    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=500)
-]
+custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

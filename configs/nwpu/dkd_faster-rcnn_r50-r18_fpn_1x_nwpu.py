@@ -9,17 +9,11 @@
 # Swap the student by inheriting this file and overriding `model.student`.
 _base_ = ['./faster-rcnn_r18_fpn_tsa_1x_nwpu.py', '../_base_/distill/dkd.py']
 
-teacher_ckpt = 'work_dirs/faster-rcnn_r50_fpn_1x_nwpu/epoch_12.pth'
-
 model = dict(
-    _delete_=True,
-    type='dkd_mm.DKDDistiller',
-    student={{_base_.model}},
+    _base_.dkd_model,
+    student=_base_.model,
     teacher='{{fileDirname}}/faster-rcnn_r50_fpn_1x_nwpu.py',
-    teacher_ckpt=teacher_ckpt,
-    distill_losses={{_base_.dkd_distill_losses}})
+    teacher_ckpt='work_dirs/faster-rcnn_r50_fpn_1x_nwpu/epoch_12.pth')
 
 # Distillation warms up with the schedule's lr: 500 iterations.
-custom_hooks = [
-    dict(type='dkd_mm.DKDTeacherHook', status_mode='iter', warmup_iters=500)
-]
+custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

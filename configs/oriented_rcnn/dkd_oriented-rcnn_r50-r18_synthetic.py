@@ -9,12 +9,8 @@ _base_ = [
     './oriented-rcnn_r18_fpn_tsa_synthetic.py', '../_base_/distill/dkd.py'
 ]
 
-teacher_ckpt = 'work_dirs/oriented-rcnn_r50_fpn_synthetic/iter_600.pth'
-
 model = dict(
-    _delete_=True,
-    type='dkd_mm.DKDDistiller',
-    student={{_base_.model}},
+    _base_.dkd_model,
+    student=_base_.model,
     teacher='{{fileDirname}}/oriented-rcnn_r50_fpn_synthetic.py',
-    teacher_ckpt=teacher_ckpt,
-    distill_losses={{_base_.dkd_distill_losses}})
+    teacher_ckpt='work_dirs/oriented-rcnn_r50_fpn_synthetic/iter_600.pth')

@@ -9,8 +9,7 @@ import torch
 from bench.per_class_ap import map_function, per_class_ap
 from bench.runs import ROOT
 
-NWPU_CONFIG = osp.join(ROOT,
-                       'configs/retinanet_nwpu/retinanet_r18_fpn_nwpu.py')
+NWPU_CONFIG = osp.join(ROOT, 'configs/nwpu/retinanet_r18_fpn_scratch_nwpu.py')
 # NWPU VHR-10's class indices.
 AIRPLANE, SHIP, VEHICLE = 0, 1, 9
 

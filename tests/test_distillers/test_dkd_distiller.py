@@ -15,8 +15,8 @@ from dkd_mm.registry import MODELS
 from dkd_mm.testing import demo_batch, get_model_cfg
 from dkd_mm.utils import UnsafeCheckpointError
 
-STUDENT = 'students/rotated-retinanet_r18_fpn_synthetic.py'
-TEACHER = 'teachers/rotated-retinanet_r50_fpn_synthetic.py'
+STUDENT = 'rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
+TEACHER = 'rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py'
 
 
 def _cfg(**kwargs) -> ConfigDict:

@@ -10,9 +10,10 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
-FITNET = 'configs/dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py'
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
+FITNET = ('configs/rotated_retinanet/'
+          'fitnet_rotated-retinanet_r50-r18_synthetic.py')
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
 
 
 class _RecordInitialStudent(Hook):

@@ -8,8 +8,9 @@ from dkd_mm.testing import demo_batch, get_model_cfg
 from tests.test_distillers.test_dkd_distiller import _cfg
 
 # The FGD baseline's loss at its published weights.
-FGD = get_model_cfg('baselines/fgd_rotated-retinanet_r50-r18_synthetic.py'
-                    ).distill_losses.loss_fgd
+FGD = get_model_cfg(
+    'rotated_retinanet/'
+    'fgd_rotated-retinanet_r50-r18_synthetic.py').distill_losses.loss_fgd
 
 
 def _losses(model) -> dict:
@@ -63,7 +64,7 @@ def test_student_starts_as_the_plain_student_of_the_same_seed(distill_losses):
     # and draw from the RNG; the student must not see those draws.
     torch.manual_seed(3)
     plain = MODELS.build(
-        get_model_cfg('students/'
+        get_model_cfg('rotated_retinanet/'
                       'rotated-retinanet_r18_fpn_synthetic.py'))
     plain.init_weights()
     torch.manual_seed(3)

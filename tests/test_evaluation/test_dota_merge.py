@@ -21,7 +21,7 @@ from tests.test_datasets.dota_sample import (CLASSES, SMALL, read_fields,
                                              write_sample)
 from tests.test_tools.conftest import run_tool, tiny_options
 
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
 
 
 @pytest.fixture

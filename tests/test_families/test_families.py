@@ -60,10 +60,11 @@ TWO_STAGE = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox')
 
 FAMILIES = {
     'rotated_retinanet':
-    Family('teachers/rotated-retinanet_r50_fpn_synthetic.py',
-           'students/rotated-retinanet_r18_fpn_synthetic.py',
-           'students/rotated-retinanet_r18-thin_fpn_synthetic.py',
-           'dkd/dkd_rotated-retinanet_r50-r18_synthetic.py', SINGLE),
+    Family('rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py',
+           'rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py',
+           'rotated_retinanet/rotated-retinanet_r18-thin_fpn_synthetic.py',
+           'rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py',
+           SINGLE),
     'oriented_rcnn':
     Family('oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py',
            'oriented_rcnn/oriented-rcnn_r18_fpn_synthetic.py',
@@ -83,26 +84,26 @@ FAMILIES = {
            'rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py', ANCHOR_FREE),
     'retinanet_nwpu':
     Family(
-        'retinanet_nwpu/retinanet_r50_fpn_nwpu.py',
-        'retinanet_nwpu/retinanet_r18_fpn_nwpu.py',
-        'retinanet_nwpu/retinanet_r18-thin_fpn_nwpu.py',
-        'retinanet_nwpu/dkd_retinanet_r50-r18_nwpu.py',
+        'nwpu/retinanet_r50_fpn_scratch_nwpu.py',
+        'nwpu/retinanet_r18_fpn_scratch_nwpu.py',
+        'nwpu/retinanet_r18-thin_fpn_scratch_nwpu.py',
+        'nwpu/dkd_retinanet_r50-r18_fpn_scratch_nwpu.py',
         SINGLE,
         rotated=False),
     'faster_rcnn_nwpu':
     Family(
-        'faster_rcnn_nwpu/faster-rcnn_r50_fpn_nwpu.py',
-        'faster_rcnn_nwpu/faster-rcnn_r18_fpn_nwpu.py',
-        'faster_rcnn_nwpu/faster-rcnn_r18-thin_fpn_nwpu.py',
-        'faster_rcnn_nwpu/dkd_faster-rcnn_r50-r18_nwpu.py',
+        'nwpu/faster-rcnn_r50_fpn_scratch_nwpu.py',
+        'nwpu/faster-rcnn_r18_fpn_scratch_nwpu.py',
+        'nwpu/faster-rcnn_r18-thin_fpn_scratch_nwpu.py',
+        'nwpu/dkd_faster-rcnn_r50-r18_fpn_scratch_nwpu.py',
         TWO_STAGE,
         rotated=False),
     'fcos_nwpu':
     Family(
-        'fcos_nwpu/fcos_r50_fpn_nwpu.py',
-        'fcos_nwpu/fcos_r18_fpn_nwpu.py',
-        'fcos_nwpu/fcos_r18-thin_fpn_nwpu.py',
-        'fcos_nwpu/dkd_fcos_r50-r18_nwpu.py',
+        'nwpu/fcos_r50_fpn_scratch_nwpu.py',
+        'nwpu/fcos_r18_fpn_scratch_nwpu.py',
+        'nwpu/fcos_r18-thin_fpn_scratch_nwpu.py',
+        'nwpu/dkd_fcos_r50-r18_fpn_scratch_nwpu.py',
         ANCHOR_FREE,
         rotated=False),
 }
@@ -331,8 +332,8 @@ def test_nwpu_lite_student_is_the_r18_student_with_a_128_channel_neck_head():
     # docs/benchmarks.md, inference at 1024 px: the standard ResNet-18
     # student keeps 256 channels and is only 1.8x faster than its teacher.
     family = FAMILIES['retinanet_nwpu']
-    lite_cfg = load('retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
-    dkd_cfg = load('retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py')
+    lite_cfg = load('nwpu/retinanet_r18-lite_fpn_scratch_nwpu.py')
+    dkd_cfg = load('nwpu/dkd_retinanet_r50-r18-lite_fpn_scratch_nwpu.py')
     student, lite = load(family.student).model, copy.deepcopy(lite_cfg.model)
     assert _narrowed(student) == (256, 256, 256)
     assert _narrowed(lite) == (128, 128, 128)
@@ -343,13 +344,13 @@ def test_nwpu_lite_student_is_the_r18_student_with_a_128_channel_neck_head():
     assert _narrowed(dkd_r18) == (256, 256, 256)
     assert dkd_student.to_dict() == dkd_r18.to_dict()
 
-    detector = build('retinanet_nwpu/retinanet_r18-lite_fpn_nwpu.py')
+    detector = build('nwpu/retinanet_r18-lite_fpn_scratch_nwpu.py')
     assert detector.backbone.base_channels == 64  # ImageNet R18 widths
     with torch.no_grad():
         feats = detector.eval().extract_feat(torch.zeros(1, 3, 64, 64))
     assert [f.shape[1] for f in feats] == [128] * lite_cfg.model.neck.num_outs
     dkd_cfg.model.teacher_ckpt = None
-    model = build('retinanet_nwpu/dkd_retinanet_r50-r18-lite_nwpu.py',
+    model = build('nwpu/dkd_retinanet_r50-r18-lite_fpn_scratch_nwpu.py',
                   dkd_cfg.model)
     assert [(a.in_channels, a.out_channels)
             for a in model.adapters] == [(128, 256)] * 5

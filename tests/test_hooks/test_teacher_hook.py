@@ -235,7 +235,8 @@ def test_with_a_real_distiller(tmp_path):
     # The FitNet config's model (ResNet-50 -> ResNet-18 rotated RetinaNet)
     # with a random teacher: frozen by the distiller, accepted by the hook.
     from dkd_mm.testing import get_model_cfg
-    cfg = get_model_cfg('dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py')
+    cfg = get_model_cfg(
+        'rotated_retinanet/fitnet_rotated-retinanet_r50-r18_synthetic.py')
     cfg.type = 'dkd_mm.DKDDistiller'
     cfg.teacher_ckpt = None
     model = MODELS.build(cfg)

@@ -231,7 +231,8 @@ def test_registered_and_checks_shapes():
 
 
 def test_baseline_config_builds_and_runs_one_step():
-    cfg = get_model_cfg('baselines/fgd_rotated-retinanet_r50-r18_synthetic.py')
+    cfg = get_model_cfg(
+        'rotated_retinanet/fgd_rotated-retinanet_r50-r18_synthetic.py')
     cfg.teacher_ckpt = None
     model = MODELS.build(cfg)
     inputs, samples = demo_batch()

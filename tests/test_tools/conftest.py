@@ -49,7 +49,7 @@ def teacher_ckpt(tiny_data, tmp_path_factory) -> str:
     work_dir = str(tmp_path_factory.mktemp('teacher'))
     run_tool([
         'tools/train.py',
-        'configs/teachers/rotated-retinanet_r50_fpn_synthetic.py',
+        'configs/rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py',
         '--work-dir', work_dir, '--cfg-options'
     ] + tiny_options(tiny_data, 1) + ['train_cfg.val_interval=100'])
     return osp.join(work_dir, 'iter_1.pth')

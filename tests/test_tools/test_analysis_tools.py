@@ -13,8 +13,8 @@ import torch
 
 from .conftest import ROOT, run_tool
 
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
-STUDENT = 'configs/students/rotated-retinanet_r18_fpn_synthetic.py'
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
+STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
 UNITS = dict(K=1e3, M=1e6, G=1e9)
 
 

@@ -19,7 +19,7 @@ def test_nwpu_sample_trains_and_evaluates(tmp_path):
                     'num_workers=0', 'persistent_workers=False')
     ]
     log = run_tool([
-        'tools/train.py', 'configs/retinanet_nwpu/retinanet_r18_fpn_nwpu.py',
+        'tools/train.py', 'configs/nwpu/retinanet_r18_fpn_scratch_nwpu.py',
         '--work-dir',
         str(tmp_path / 'run'), '--cfg-options', 'train_cfg.max_epochs=1',
         'train_dataloader.batch_size=2',

@@ -17,7 +17,7 @@ import torch
 import dkd_mm  # noqa: F401  (the allow-list for the run's checkpoints)
 from .conftest import ROOT, run_tool, tiny_options
 
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
 MAX_ITERS = 3
 
 

@@ -8,8 +8,9 @@ import torch
 import dkd_mm  # noqa: F401  (the allow-list for the run's checkpoints)
 from .conftest import ROOT, run_tool, tiny_options
 
-DKD = 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py'
-STUDENT_TSA = 'configs/students/rotated-retinanet_r18_fpn_tsa_synthetic.py'
+DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
+STUDENT_TSA = ('configs/rotated_retinanet/'
+               'rotated-retinanet_r18_fpn_tsa_synthetic.py')
 
 
 def _iter_lines(log: str) -> list:
@@ -112,7 +113,7 @@ def test_plugin_through_custom_imports(tmp_path):
     """A user's mmrotate-scoped config reaches dkd_mm by custom_imports."""
     cfg = tmp_path / 'user_cfg.py'
     cfg.write_text(
-        "_base_ = ['{}/configs/students/"
+        "_base_ = ['{}/configs/rotated_retinanet/"
         "rotated-retinanet_r18_fpn_synthetic.py']\n"
         "default_scope = 'mmrotate'\n"
         "custom_imports = dict(imports=['dkd_mm'], "

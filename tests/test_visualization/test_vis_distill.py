@@ -25,7 +25,9 @@ from dkd_mm.visualization.distill_panels import TEACHER_KINDS
 from dkd_mm.visualization.drawing import TITLE_HEIGHT, resized
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DKD = osp.join(ROOT, 'configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py')
+DKD = osp.join(
+    ROOT,
+    'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py')
 KINDS = ['selected', 'outlier', 'not_better', 'false_positive', 'selected']
 
 

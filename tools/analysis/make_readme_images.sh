@@ -8,7 +8,7 @@
 # 2. a teacher: $TEACHER_CKPT if set, else the demo's teacher
 #    (work_dirs/rotated-retinanet_r50_fpn_synthetic/iter_600.pth, the DKD
 #    configs' default, from `python tools/train.py
-#    configs/teachers/rotated-retinanet_r50_fpn_synthetic.py`) if it
+#    configs/rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py`) if it
 #    exists, else a short run of the teacher config on the tiny split;
 # 3. a short DKD run (GD + ISD + TSA) with validation every few iterations;
 # 4. tools/analysis/vis_distill.py on one val image (GD maps of one level,
@@ -55,7 +55,7 @@ if [[ -z "${TEACHER_CKPT:-}" ]]; then
   if [[ ! -f $TEACHER_CKPT ]]; then
     echo "== teacher: $TEACHER_ITERS iterations on the tiny split"
     "$PYTHON" tools/train.py \
-      configs/teachers/rotated-retinanet_r50_fpn_synthetic.py \
+      configs/rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py \
       --work-dir "$WORK/teacher" --cfg-options "${data_opts[@]}" \
       "${run_opts[@]}" "train_cfg.max_iters=$TEACHER_ITERS" \
       "train_cfg.val_interval=$TEACHER_ITERS" \
@@ -71,7 +71,7 @@ if [[ ! -f $DKD_CKPT ]]; then
   echo "== DKD: $DKD_ITERS iterations"
   rm -rf "$DKD_DIR"
   "$PYTHON" tools/train.py \
-    configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py \
+    configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py \
     --work-dir "$DKD_DIR" --cfg-options "${data_opts[@]}" "${run_opts[@]}" \
     "model.teacher_ckpt=$TEACHER_CKPT" "train_cfg.max_iters=$DKD_ITERS" \
     "train_cfg.val_interval=$((DKD_ITERS / 3))" \
@@ -82,7 +82,7 @@ fi
 
 echo "== pictures"
 "$PYTHON" tools/analysis/vis_distill.py \
-  configs/dkd/dkd_rotated-retinanet_r50-r18_synthetic.py "$DKD_CKPT" \
+  configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py "$DKD_CKPT" \
   --images "$DATA/val/images/$IMAGE.png" --out-dir "$WORK/vis" \
   --teacher-ckpt "$TEACHER_CKPT" --scale "$SCALE" \
   --isd-scale "$ISD_SCALE" --cfg-options "${data_opts[@]}" \

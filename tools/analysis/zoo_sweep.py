@@ -5,7 +5,7 @@
 
 For each family (a config directory of mmrotate's, and ten mmdet ones), a
 ``DKDDistiller`` with DKD's feature losses (GD + ISD,
-``configs/_base_/distill/dkd_losses.py``) is built from the family's
+``configs/_base_/distill/dkd_model.py``) is built from the family's
 packaged config as teacher and its tiny variant as student where the zoo
 ships one, else the teacher with a ResNet-18 backbone (the neck's
 ``in_channels`` to match), or the teacher's own architecture where the
@@ -298,7 +298,7 @@ def sweep(name: str, size: int) -> dict:
 def _dkd_losses() -> str:
     import os.path as osp
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    return osp.join(root, 'configs', '_base_', 'distill', 'dkd_losses.py')
+    return osp.join(root, 'configs', '_base_', 'distill', 'dkd_model.py')
 
 
 def _reason(exc: Exception, width: int = 160) -> str:

@@ -3,7 +3,7 @@
 # only re-weights the boxes: it reads the target boxes' sizes, so the head
 # hands it decoded boxes (reg_decoded_bbox=True) and TSA takes the deltas of
 # each predicted box relative to its target.  The RPN keeps its loss.
-_base_ = ['./faster-rcnn_r18_fpn_nwpu.py']
+_base_ = ['./faster-rcnn_r18_fpn_scratch_nwpu.py']
 
 model = dict(
     roi_head=dict(

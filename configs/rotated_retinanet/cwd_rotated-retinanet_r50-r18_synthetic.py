@@ -1,6 +1,6 @@
 # CWD baseline (channel-wise distillation, ICCV 2021): the FitNet set-up
 # with CWDLoss instead; tau 1 and weight 10 as mmrazor's RetinaNet config.
-_base_ = ['../dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py']
+_base_ = ['./fitnet_rotated-retinanet_r50-r18_synthetic.py']
 
 model = dict(
     distill_losses=dict(

@@ -3,7 +3,7 @@
 # re-weights the boxes: it reads the target boxes' sizes, so the head hands it
 # decoded boxes (reg_decoded_bbox=True) and TSA takes the deltas of each
 # predicted box relative to its target.
-_base_ = ['./retinanet_r18_fpn_nwpu.py']
+_base_ = ['./retinanet_r18_fpn_scratch_nwpu.py']
 
 model = dict(
     bbox_head=dict(

@@ -2,7 +2,7 @@
 # set-up (same teacher, student, data, schedule) with FGDLoss instead.
 # Weights from FGD's RetinaNet configs; 128 channels and 5 levels are the
 # teacher's FPN.
-_base_ = ['../dkd/fitnet_rotated-retinanet_r50-r18_synthetic.py']
+_base_ = ['./fitnet_rotated-retinanet_r50-r18_synthetic.py']
 
 model = dict(
     distill_losses=dict(
