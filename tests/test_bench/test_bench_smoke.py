@@ -1,17 +1,24 @@
 """Smoke tests of bench/ so that the benchmark scripts cannot rot."""
+import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
 
-from bench import runs
+import dkd_mm  # noqa: F401  (the allow-list for the runs' checkpoints)
+from bench import runs, scaling
 from bench.cost import mask_benchmark, parse_cfg_options
-from bench.data import NWPU
+from bench.data import NWPU, SYNTHETIC_DOTA
+from bench.per_class_ap import per_class_ap
 from bench.report import format_table, write_section
-from bench.run import (FAMILIES, METHODS, TEACHER, pair_options,
+from bench.run import (FAMILIES, METHODS, TEACHER, pair_options, run_dir,
                        seconds_per_iter)
 from bench.runs import ROOT
 from tests.test_tools.conftest import run_tool
@@ -88,6 +95,80 @@ def test_mmrazor_imports_with_the_shim_only():
     assert 'FpnTeacherDistill' in run_tool(['-c', code])
 
 
+def _logged(ckpt: dict, key: str) -> np.ndarray:
+    """Every iteration's value of ``train/<key>`` in the message hub a run
+    checkpoint holds (mmengine's RuntimeInfoHook and IterTimerHook)."""
+    return ckpt['message_hub']['log_scalars'][f'train/{key}'].data[0]
+
+
+def _check_row(row: dict, run: str, config: str, iters: int) -> dict:
+    """The table row of a run is what bench/run.py's evaluation makes of
+    the run's own files, and the run trained; returns its checkpoint."""
+    # Metrics: per_class_ap of the run's test and val predictions.
+    expected = per_class_ap(
+        osp.join(ROOT, config), osp.join(run, 'preds_test.pkl'))
+    expected['val_mAP50'] = per_class_ap(
+        osp.join(ROOT, config), osp.join(run, 'preds_val.pkl'))['mAP50']
+    for key, value in expected.items():
+        assert row[key] == pytest.approx(value, abs=1e-12), (run, key)
+    assert row['seed'] == 0
+    (path, ) = glob.glob(osp.join(run, 'final_*.pth'))
+    ckpt = torch.load(path, map_location='cpu')
+    assert ckpt['meta']['iter'] == iters
+    # Trained: every parameter the optimizer holds state of took ``iters``
+    # AdamW steps (weight decay alone moves it), from gradients that
+    # reached the model (non-zero second moments).
+    state = list(ckpt['optimizer']['state'].values())
+    assert state and all(int(s['step']) == iters for s in state)
+    assert sum(float(s['exp_avg_sq'].sum()) for s in state) > 0
+    # The optimised loss of each iteration is the sum of the logged terms
+    # (those the distillation adds included).
+    scalars = ckpt['message_hub']['log_scalars']
+    terms = [
+        k for k in scalars
+        if k.startswith('train/') and 'loss' in k[6:] and k != 'train/loss'
+    ]
+    np.testing.assert_allclose(
+        _logged(ckpt, 'loss'),
+        sum(scalars[k].data[0] for k in terms),
+        rtol=1e-4)
+    # The step time: the mean of the logged window means of the iteration
+    # times, so within their range.
+    times = _logged(ckpt, 'time')
+    assert len(times) == iters
+    assert row['s_per_iter'] == seconds_per_iter(run)
+    if row['s_per_iter'] is not None:
+        assert times.min() - 1e-9 <= row['s_per_iter'] <= times.max() + 1e-9
+    return ckpt
+
+
+def _check_distilled(ckpt: dict, run: str, config: str, iters: int, keys,
+                     positive) -> None:
+    """A dkd_mm distiller's run: its distillation terms were optimised at
+    the teacher hook's warm-up scale, ``positive`` ones above 0."""
+    for key in keys:
+        assert len(_logged(ckpt, key)) == iters, key
+    for key in positive:
+        assert (_logged(ckpt, key) > 0).all(), key
+    # The config the run dumped (with the table's options) sets the
+    # warm-up; the scale of iteration i is (i + 1) / warmup_iters.
+    dumped = Config.fromfile(osp.join(run, osp.basename(config)))
+    (warmup, ) = [
+        h.warmup_iters for h in dumped.custom_hooks
+        if h.type.endswith('DKDTeacherHook')
+    ]
+    np.testing.assert_allclose(
+        _logged(ckpt, 'distill_scale'),
+        [min(1., (i + 1) / warmup) for i in range(iters)])
+
+
+GD_KEYS = tuple(f'loss_global_distill_{k}' for k in ('fg', 'bg', 'relation'))
+# GD's background and relation terms are > 0 for any pair of distinct maps;
+# ISD's may be 0 (nothing selected from a teacher of 4 iterations).
+DKD_KEYS = GD_KEYS + ('loss_isd_feat', 'loss_isd_relation')
+DKD_POSITIVE = GD_KEYS[1:]
+
+
 @pytest.mark.slow
 def test_quick_run_trains_distils_and_tables(tmp_path):
     """bench/run.py --quick end to end with DKD and (where installed)
@@ -100,23 +181,48 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
             str(tmp_path / 'data'), '--methods'
         ] + methods,
         timeout=900)
-    with open(osp.join(work_dir + '_quick', 'results.json')) as f:
+    bench_dir = work_dir + '_quick'
+    with open(osp.join(bench_dir, 'results.json')) as f:
         results = json.load(f)
     assert list(results) == ['teacher'] + methods
+    # --quick: the teacher 4 iterations, the students 2.
+    ckpts = {}
     for name, rows in results.items():
-        row = rows[0]
+        (row, ) = rows
+        config = TEACHER if name == 'teacher' else METHODS[name]
         assert {'ship', 'small-vehicle', 'mAP75', 'val_mAP50'} <= set(row)
-        assert row['seed'] == 0
-        # The printed table carries the evaluated metrics of each row.
-        assert (f'| {name} | 1 | {row["val_mAP50"]:.3f} | '
-                f'{row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
-                f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
-                f'{row["small-vehicle"]:.3f} |') in out
-    # The scaled row trained with the weights bench/scaling.py measured.
-    assert 'cwd (scaled): model.term_weights.loss_cwd=' in out
-    scaled_log = os.path.join(work_dir + '_quick', 'cwd_scaled_s0',
-                              'train.log')
-    assert 'term_weights' in open(scaled_log).read()
+        ckpts[name] = _check_row(row, run_dir(bench_dir, name, 0), config,
+                                 4 if name == 'teacher' else 2)
+    # The printed table is the report's table of these rows.
+    assert format_table(results, SYNTHETIC_DOTA.columns) in out
+    # The distilled rows optimised their distillation terms.
+    _check_distilled(ckpts['dkd (GD+ISD+TSA)'],
+                     run_dir(bench_dir, 'dkd (GD+ISD+TSA)', 0),
+                     METHODS['dkd (GD+ISD+TSA)'], 2, DKD_KEYS, DKD_POSITIVE)
+    _check_distilled(ckpts['cwd (scaled)'],
+                     run_dir(bench_dir, 'cwd (scaled)', 0),
+                     METHODS['cwd (scaled)'], 2, ['loss_cwd'], ['loss_cwd'])
+    pkd_keys = [f'distill.loss_pkd_fpn{i}' for i in range(5)]
+    for key in pkd_keys:
+        assert (_logged(ckpts['mmrazor PKD'], key) > 0).all(), key
+    # The scaled row trained with the weights bench/scaling.py's rule gives
+    # for the calibrations measured (DKD's share, cwd's own terms).
+    calibrations = []
+    for path in glob.glob(osp.join(bench_dir, 'calibrate_*.json')):
+        with open(path) as f:
+            calibrations.append(json.load(f))
+    (reference, ) = [
+        c for c in calibrations if set(c['terms']) >= set(GD_KEYS)
+    ]
+    (measured, ) = [c for c in calibrations if set(c['terms']) == {'loss_cwd'}]
+    options = scaling.scaled_options(measured, reference)
+    assert 'cwd (scaled): ' + ' '.join(options) in out
+    (weight, ) = [float(o.split('=')[1]) for o in options]
+    scaled_run = run_dir(bench_dir, 'cwd (scaled)', 0)
+    term_weights = Config.fromfile(
+        osp.join(scaled_run,
+                 osp.basename(METHODS['cwd (scaled)']))).model.term_weights
+    assert dict(term_weights) == {'loss_cwd': pytest.approx(weight)}
 
 
 @pytest.mark.slow
@@ -131,19 +237,24 @@ def test_quick_horizontal_pair_trains_distils_and_tables(tmp_path):
         str(tmp_path / 'data'), '--methods', 'dkd (GD+ISD+TSA)'
     ],
                    timeout=600)
-    with open(osp.join(work_dir + '_quick_retinanet-nwpu',
-                       'results.json')) as f:
+    bench_dir = work_dir + '_quick_retinanet-nwpu'
+    with open(osp.join(bench_dir, 'results.json')) as f:
         results = json.load(f)
     assert list(results) == ['teacher', 'dkd (GD+ISD+TSA)']
+    family = FAMILIES['retinanet-nwpu']
+    ckpts = {}
     for name, rows in results.items():
-        row = rows[0]
+        (row, ) = rows
         assert {'ship', 'vehicle', 'mAP75'} <= set(row)
         assert 'small-vehicle' not in row
-        assert (f'| {name} | 1 | {row["val_mAP50"]:.3f} | '
-                f'{row["mAP50"]:.3f} | {row["mAP75"]:.3f} | '
-                f'{row["mAP"]:.3f} | {row["ship"]:.3f} | '
-                f'{row["vehicle"]:.3f} |') in out
+        config = family['teacher' if name == 'teacher' else 'dkd']
+        ckpts[name] = _check_row(row, run_dir(bench_dir, name, 0), config,
+                                 4 if name == 'teacher' else 2)
+    assert format_table(results, NWPU.columns) in out
     assert '| AP50 ship (long thin) | AP50 vehicle (small) |' in out
+    _check_distilled(ckpts['dkd (GD+ISD+TSA)'],
+                     run_dir(bench_dir, 'dkd (GD+ISD+TSA)', 0), family['dkd'],
+                     2, DKD_KEYS, DKD_POSITIVE)
 
 
 @pytest.mark.slow
@@ -153,21 +264,48 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
         'tools/data/make_synthetic_dota.py', '--out-dir', data, '--split',
         'tiny', '--no-progress'
     ])
-    for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
+
+    def last_json(out: str) -> dict:
+        # The JSON line a subprocess prints last on stdout (run_tool
+        # returns stdout then stderr).
+        return json.loads(
+            [line for line in out.splitlines() if line.startswith('{')][-1])
+
+    def measure(name: str, mode: str):
+        start = time.perf_counter()
         out = run_tool([
-            'bench/cost.py', '--one', name, 'train', '--steps', '1',
+            'bench/cost.py', '--one', name, mode, '--steps', '1',
             '--data-root', data
         ])
-        # The JSON line the subprocess prints last on stdout (run_tool
-        # returns stdout then stderr).
-        result = json.loads(
-            [line for line in out.splitlines() if line.startswith('{')][-1])
+        return last_json(out), time.perf_counter() - start
+
+    forward, _ = measure('teacher', 'forward')
+    # The same imports as bench/cost.py, then the model of the row built
+    # as measure_step builds it: the resident set before any model, and
+    # the parameters' bytes (teacher and student).
+    sizes_code = (
+        'import json, resource, sys; from bench.cost import _build; '
+        'from bench.run import METHODS, pair_options; '
+        'imports_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss '
+        '/ 1024; name, data = sys.argv[1:]; '
+        'model, _ = _build(METHODS[name], None, pair_options(name), data); '
+        'params_mb = sum(p.numel() * p.element_size() '
+        'for p in model.parameters()) / 2**20; '
+        'print(json.dumps(dict(imports_mb=imports_mb, params_mb=params_mb)))')
+    for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
+        result, wall = measure(name, 'train')
         assert set(result) == {'seconds', 'peak_mb'}
-        # A step within the subprocess's own run time; the resident set in
-        # MB (ru_maxrss is KB on Linux): torch, mmdet and the two models
-        # take several hundred MB, far below 64 GB.
-        assert 0 < result['seconds'] < 900
-        assert 300 < result['peak_mb'] < 65536
+        # A training step runs the teacher's forward, and the student's
+        # forward and backward besides: longer than the forward alone.
+        assert result['seconds'] > forward['seconds']
+        # The timed step is one of the subprocess's three (two warm-up),
+        # which ran after its imports and the build.
+        assert 3 * result['seconds'] < wall
+        # The peak resident set (MB; ru_maxrss is KB on Linux) holds the
+        # imports, the models' parameters, gradients and activations.
+        sizes = last_json(run_tool(['-c', sizes_code, name, data]))
+        assert sizes['params_mb'] > 1
+        assert result['peak_mb'] > sizes['imports_mb'] + sizes['params_mb']
 
 
 def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
@@ -230,16 +368,44 @@ def test_table_takes_the_pairs_class_columns():
 
 
 def test_seed_counts_follow_the_benchmark_plan():
-    from bench.run import SEED_COUNTS, STRONGEST
-    assert set(SEED_COUNTS) <= set(METHODS)
-    for name in ('student', 'dkd (GD+ISD+TSA)'):
-        assert SEED_COUNTS[name] == 3
-    for name in ('dkd (GD)', 'dkd (GD+ISD)', 'student (TSA)'):
-        assert SEED_COUNTS[name] == 2
-    # Baselines: one seed, three for the STRONGEST on val (chosen when the
-    # first seeds are known, tests/test_bench/test_scaling.py).
-    assert not {'fgd', 'pkd', 'cwd'} & set(SEED_COUNTS)
-    assert STRONGEST == 2
+    # main() runs every row's first seed, ranks the baselines by that
+    # seed's val mAP50 (strongest) and gives each row seed_count seeds.
+    from bench.run import seed_count, strongest
+
+    def row(val, test):
+        return [dict(val_mAP50=val, mAP50=test)]
+
+    results = {
+        'teacher': row(0.9, 0.9),
+        'student': row(0.5, 0.5),
+        'dkd (GD+ISD+TSA)': row(0.8, 0.8),  # best, but not a baseline
+        'fgd': row(0.3, 0.1),
+        'pkd (scaled)': row(0.35, 0.05),
+        'cwd': row(0.2, 0.6),  # best on test: plays no part
+        'mmrazor PKD': row(0.25, 0.3),
+        'fitnet': [],  # not trained (--cached-only): not ranked
+    }
+    strong = strongest(results)
+    assert strong == ['pkd (scaled)', 'fgd']
+    counts = {
+        'student': 3,
+        'dkd (GD+ISD+TSA)': 3,
+        'dkd (GD)': 2,
+        'dkd (GD+ISD)': 2,
+        'student (TSA)': 2,
+        'pkd (scaled)': 3,
+        'fgd': 3,
+        'cwd': 1,
+        'fgd (scaled)': 1,
+        'mmrazor PKD': 1,
+        'fitnet': 1,
+    }
+    assert {n: seed_count(n, strong, 3) for n in counts} == counts
+    # Never more seeds than given.
+    assert {seed_count(n, strong, 1) for n in counts} == {1}
+    assert seed_count('student', strong, 2) == seed_count('fgd', strong,
+                                                          2) == 2
+    assert set(counts) <= set(METHODS)
 
 
 def test_settings_hash_covers_base_files(tmp_path, monkeypatch):

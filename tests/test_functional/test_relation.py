@@ -36,9 +36,21 @@ def test_relation_pools_to_at_most_pool_size():
     torch.testing.assert_close(relation_matrix(feat, pool_size=2)[0], expected)
 
 
-def test_relation_zero_features_are_finite():
-    loss = relation_loss(torch.zeros(1, 3, 4, 4), torch.randn(1, 3, 4, 4))
-    assert torch.isfinite(loss)
+def test_relation_of_zero_features():
+    # A zero cell has cosine 0 with every cell (itself included): a zero
+    # student gives G_s = 0, so the loss is the mean of G_t ** 2.  Teacher
+    # as in test_relation_matrix_known_pair, G_t = [[1, 0.6], [0.6, 1]]:
+    # (1 + 1 + 0.36 + 0.36) / 4 = 0.68.
+    teacher = torch.tensor([[[[3., 1.]], [[4., 0.]]]])
+    student = torch.zeros(1, 2, 1, 2, requires_grad=True)
+    torch.testing.assert_close(relation_matrix(student), torch.zeros(1, 2, 2))
+    loss = relation_loss(student, teacher)
+    torch.testing.assert_close(loss, torch.tensor(0.68))
+    loss.backward()
+    assert torch.isfinite(student.grad).all()
+    # Both zero: identical (zero) affinities, no loss.
+    assert relation_loss(torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4,
+                                                              4)).item() == 0
 
 
 def test_cosine_matrix_of_vectors_and_batches():

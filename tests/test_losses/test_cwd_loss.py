@@ -95,4 +95,14 @@ def test_baseline_config_builds_and_runs_one_step():
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     assert {'loss_cls', 'loss_bbox', 'loss_cwd'} <= set(losses)
-    assert torch.isfinite(losses['loss_cwd']) and losses['loss_cwd'] > 0
+    # The term is CWD, tau 1 and weight 10, of the adapted student neck and
+    # the teacher neck, extracted here apart from the distiller's recorder.
+    with torch.no_grad():
+        teacher = model.teacher.extract_feat(inputs)
+        student = tuple(
+            adapter(feat) for adapter, feat in zip(
+                model.adapters, model.student.extract_feat(inputs)))
+    expected = CWDLoss(tau=1., loss_weight=10.)(student, teacher)
+    assert expected > 0
+    torch.testing.assert_close(
+        losses['loss_cwd'].detach(), expected, rtol=1e-5, atol=0)

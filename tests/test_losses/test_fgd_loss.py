@@ -105,16 +105,31 @@ def test_matches_reference_on_two_levels_two_images():
 
 
 @pytest.mark.parametrize('dim', [4, 5])
-def test_empty_gt_gives_zero_fg_and_finite_rest(dim):
+def test_empty_gt_gives_zero_fg_and_known_rest(dim):
+    # No box: fg = 0 and M_bg = 1 / (H W) on every cell, so bg is, per
+    # image, the mean over cells of E = sum_c A_s A_c (S - T)^2; attn as in
+    # FGD; the GcBlocks start as the identity: global = sum (S - T)^2 / N.
     torch.manual_seed(0)
     student = torch.randn(2, 8, 4, 4, requires_grad=True)
     teacher = torch.randn(2, 8, 4, 4)
-    out = FGDLoss(8, 1)(student, teacher, [torch.zeros(0, dim)] * 2, (32, 32))
+    out = FGDLoss(8, 1, **UNIT)(student, teacher, [torch.zeros(0, dim)] * 2,
+                                (32, 32))
+    bg = attn = 0.
+    for i in range(2):
+        s, t = student[i:i + 1].detach(), teacher[i:i + 1]
+        spatial_t, channel_t = _attention(t, 0.5)
+        spatial_s, channel_s = _attention(s, 0.5)
+        bg += (spatial_t * channel_t * (s - t)**2).sum(1).mean() / 2
+        attn += ((spatial_t - spatial_s).abs().sum() +
+                 (channel_t - channel_s).abs().sum()) / 2
     assert out['fg'].item() == 0.
-    assert all(
-        torch.isfinite(v) and v > 0 for k, v in out.items() if k != 'fg')
+    torch.testing.assert_close(out['bg'], bg)
+    torch.testing.assert_close(out['attn'], attn)
+    torch.testing.assert_close(out['global'],
+                               (student.detach() - teacher).pow(2).sum() / 2)
     sum(out.values()).backward()
     assert torch.isfinite(student.grad).all()
+    assert student.grad.abs().sum() > 0
 
 
 def test_rotated_at_angle_zero_equals_horizontal():
@@ -238,16 +253,49 @@ def test_baseline_config_builds_and_runs_one_step():
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     assert {f'loss_fgd_{k}' for k in KEYS} <= set(losses)
-    assert all(torch.isfinite(losses[f'loss_fgd_{k}']) for k in KEYS)
+    # The terms are FGD's on the adapted student neck and the teacher neck
+    # (extracted here, not through the distiller's recorder) and the GT
+    # boxes, with the config's weights; fresh GcBlocks, as the model's,
+    # start as the identity.
+    with torch.no_grad():
+        teacher = model.teacher.extract_feat(inputs)
+        student = tuple(
+            adapter(feat) for adapter, feat in zip(
+                model.adapters, model.student.extract_feat(inputs)))
+    expected = FGDLoss(
+        128,
+        5,
+        alpha_fgd=0.001,
+        beta_fgd=0.0005,
+        gamma_fgd=0.0005,
+        lambda_fgd=0.000005)(student, teacher,
+                             [s.gt_instances.bboxes.tensor for s in samples],
+                             tuple(inputs.shape[-2:]))
+    for key in KEYS:
+        assert expected[key] > 0
+        torch.testing.assert_close(
+            losses[f'loss_fgd_{key}'].detach(),
+            expected[key],
+            rtol=1e-5,
+            atol=0)
 
 
 def test_one_width_per_level():
     # A neck whose levels differ in width: one GcBlock width per level.
-    loss = FGDLoss(in_channels=[8, 4], num_levels=2)
+    loss = FGDLoss(in_channels=[8, 4], num_levels=2, **UNIT)
     assert [b.context_logits.in_channels for b in loss.gc_student] == [8, 4]
+    torch.manual_seed(0)
     feats = (torch.randn(1, 8, 4, 4), torch.randn(1, 4, 2, 2))
-    terms = loss(feats, feats, [torch.zeros(0, 4)], (32, 32))
-    assert all(torch.isfinite(v) for v in terms.values())
+    student = tuple(torch.randn_like(f) for f in feats)
+    boxes = [torch.tensor([[0., 0., 16., 16.]])]
+    terms = loss(student, feats, boxes, (32, 32))
+    # Each level at its own width, summed; GcBlocks start as the identity.
+    expected = dict(
+        zip(('fg', 'bg', 'attn'), _reference(student, feats, boxes, (32, 32))))
+    expected['global'] = sum(
+        (s - t).pow(2).sum() for s, t in zip(student, feats))
+    for key in KEYS:
+        torch.testing.assert_close(terms[key], expected[key])
     with pytest.raises(ValueError, match='level 1: 8 channels'):
         loss(feats[:1] * 2, feats[:1] * 2, [torch.zeros(0, 4)], (32, 32))
     with pytest.raises(ValueError, match='num_levels is 3'):

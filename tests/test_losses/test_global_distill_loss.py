@@ -121,26 +121,75 @@ def test_standardized_known_values():
         out['bg'], error[1:].mean() * 0.5, rtol=1e-5, atol=0)
 
 
+def _standardised(feat):
+    """Per channel over (N, H, W), unbiased std, in float64."""
+    feat = feat.double()
+    mean = feat.mean(dim=(0, 2, 3), keepdim=True)
+    count = feat.numel() // feat.size(1)
+    var = (feat - mean).pow(2).sum(dim=(0, 2, 3), keepdim=True) / (count - 1)
+    return (feat - mean) / var.sqrt()
+
+
+def _standardized_reference(student_feats,
+                            teacher_feats,
+                            gt_bboxes,
+                            input_shape,
+                            tau=0.5,
+                            bg_tau=1.0):
+    """The class docstring's three terms (unit weights), level by level and
+    image by image: the standardisation and FGD's attentions written out,
+    a plain softmax over each image's background cells."""
+    fg_sum = fg_weight = bg = glob = 0.
+    for student, teacher in zip(student_feats, teacher_feats):
+        s, t = _standardised(student), _standardised(teacher)
+        num, channels, height, width = t.shape
+        strides = (input_shape[0] / height, input_shape[1] / width)
+        for i in range(num):
+            value = t[i].abs()
+            attn_s = height * width * torch.softmax(
+                value.mean(0).flatten() / tau, 0).reshape(height, width)
+            attn_c = channels * torch.softmax(value.mean((1, 2)) / tau, 0)
+            sq_error = (t[i] - s[i]).pow(2)
+            error = attn_s * (attn_c[:, None, None] * sq_error).mean(0)
+            fg_mask = foreground_mask(gt_bboxes[i], (height, width),
+                                      strides).double()
+            fg_sum += (fg_mask * error).sum()
+            fg_weight += fg_mask.sum()
+            bg_cells = fg_mask == 0
+            if bg_cells.any():
+                disc = sq_error.mean(0)[bg_cells]
+                weight = torch.softmax(disc / disc.mean() / bg_tau, 0)
+                bg += (weight * error[bg_cells]).sum() / num
+        glob += relation_loss(s, t)
+    levels = len(student_feats)
+    return fg_sum / fg_weight, bg / levels, glob / levels
+
+
 def test_standardized_terms_do_not_depend_on_feature_scale():
     # The default form is a weighted mean of errors between standardised
-    # maps: scaling either network's features, or adding an offset per
-    # channel, changes nothing; more objects or levels do not inflate it.
+    # maps (the reference above): scaling either network's features by any
+    # positive factor, or adding an offset per channel, changes nothing; more
+    # objects or levels do not inflate it.
     torch.manual_seed(0)
     shapes = [(2, 8, 8, 8), (2, 8, 4, 4)]
     teacher = tuple(torch.randn(shape) for shape in shapes)
     student = tuple(torch.randn(shape) for shape in shapes)
     boxes = [torch.tensor([[4., 4., 30., 20., 0.3]]), torch.zeros(0, 5)]
-    loss = DynamicGlobalDistillLoss()
+    loss = DynamicGlobalDistillLoss()  # alpha 1, beta 0.5, gamma 1
     out = loss(student, teacher, boxes, (64, 64))
-    scaled = loss(
-        tuple(100 * s + 3 for s in student),
-        tuple(0.01 * t - 1 for t in teacher), boxes, (64, 64))
-    for key in out:
-        # (up to the eps of 1e-6 added to a std of 0.01)
-        torch.testing.assert_close(scaled[key], out[key], rtol=1e-3, atol=1e-5)
-    # Unrelated unit-variance maps: each term is O(1), not O(cells).
-    assert 0.3 < out['fg'] < 10 and 0.3 < out['bg'] < 10
-    assert 0 < out['relation'] < 4
+    fg, bg, glob = _standardized_reference(student, teacher, boxes, (64, 64))
+    assert fg > 0 and bg > 0 and glob > 0
+    for key, value in (('fg', fg), ('bg', 0.5 * bg), ('relation', glob)):
+        torch.testing.assert_close(out[key].double(), value, rtol=1e-5, atol=0)
+    channel_offset = torch.arange(8.).reshape(1, 8, 1, 1)
+    for s_scale, t_scale in ((100., 0.01), (1e-2, 1.), (1., 37.), (5., 5.)):
+        scaled = loss(
+            tuple(s_scale * s + 3 + channel_offset for s in student),
+            tuple(t_scale * t - 1 for t in teacher), boxes, (64, 64))
+        for key in out:
+            # (up to the eps of 1e-6 added to a std of 0.01)
+            torch.testing.assert_close(
+                scaled[key], out[key], rtol=1e-3, atol=1e-6)
     # Two copies of the image and its boxes: the same value.
     doubled = loss(
         tuple(torch.cat([s, s]) for s in student),
@@ -149,6 +198,10 @@ def test_standardized_terms_do_not_depend_on_feature_scale():
         # (only the unbiased std's n - 1 moves: 2% at 32 cells a channel)
         torch.testing.assert_close(
             doubled[key], out[key], rtol=3e-2, atol=1e-4)
+    # Every level twice: exactly the same weighted means.
+    twice = loss(student * 2, teacher * 2, boxes, (64, 64))
+    for key in out:
+        torch.testing.assert_close(twice[key], out[key])
 
 
 @pytest.mark.parametrize('dim', [4, 5])

@@ -14,7 +14,7 @@ from dkd_mm.registry import MODELS
 INPUT = (64, 64)
 SIZES = (8, 4)
 # Unit term weights and raw features, so the hand-worked values are the raw
-# terms (the default standardised form is tested against them below).
+# terms (the default standardised form has a derivation of its own below).
 UNIT = dict(
     use_status=False, feat_weight=1.0, relation_weight=1.0, standardize=False)
 
@@ -137,25 +137,72 @@ def test_known_values_and_logging(rotated):
     assert _logged(out) == [6, 2, 1, 2]
 
 
+def _block_feats(seed, a, b):
+    """Random levels whose level 0 is constant per channel where each
+    selected RoI samples it: ``a`` (C,) on cells [0:6, 0:6] of image 0
+    (t0 = (8, 8, 40, 40): aligned RoIAlign samples x, y in (0.64, 4.36)
+    cells, so it interpolates cells 0..5) and ``b`` on [4:8, 0:4] of image
+    1 (t5 = (0, 40, 24, 64): x in (-0.36, 2.36), clamped at 0, and y in
+    (4.64, 7.36), clamped at 7).  Any RoI feature of a constant region is
+    that constant, whatever the bilinear weights."""
+    feats = _feats(seed=seed, grad=False)
+    feats[0][0, :, 0:6, 0:6] = a[:, None, None]
+    feats[0][1, :, 4:8, 0:4] = b[:, None, None]
+    return feats
+
+
+def _standardised(level):
+    """The docstring's standardisation, written out in float64: per
+    channel over the N H W values of the level, unbiased std."""
+    values = level.double().transpose(0, 1).reshape(level.size(1), -1)
+    count = values.size(1)
+    mean = values.sum(dim=1, keepdim=True) / count
+    var = (values - mean).pow(2).sum(dim=1, keepdim=True) / (count - 1)
+    return ((values - mean) / var.sqrt()).reshape(
+        level.size(1), level.size(0), *level.shape[2:]).transpose(0, 1)
+
+
 @pytest.mark.parametrize('rotated', [False, True])
-def test_standardized_is_raw_form_on_normalised_levels(rotated):
-    # The default form pools RoIs from levels standardised per channel over
-    # the batch: it equals the raw form applied to pearson_normalize(level),
-    # and so does not change when either network's features are scaled.
-    from dkd_mm.functional import pearson_normalize
+def test_standardized_terms_match_a_derivation_from_the_equation(rotated):
+    # L = w1 sum_i w_i mean (R_S(i) - R_T(i))^2 + w2 MSE(cos R_S, cos R_T)
+    # over the standardised levels (module docstring), re-derived here
+    # without the loss's code path: t0 and t5 are selected with weights
+    # w = (1.9, MISS_LOSS - 0.1) / their sum (test_selection_counts_...);
+    # their RoIs lie in regions of level 0 that are constant per channel
+    # (_block_feats), so each RoI feature is the standardised constant
+    # u_i (C,) of its region, and the pooled vectors are the u_i too.
+    # feat = sum_i w_i mean_c (u_S,i - u_T,i)^2; with two instances the
+    # cosine matrices are [[1, c], [c, 1]]: relation = 2 (c_S - c_T)^2 / 4.
     teacher, student, gt_boxes, gt_labels = _crafted(rotated)
-    s_feats, t_feats = _feats(seed=0, grad=False), _feats(seed=1, grad=False)
+    # The teacher's two regions alike (cosine 1), the student's opposite
+    # (a cosine near -1): a relation term far from 0.
+    a_s, a_t = 2 * torch.randn(
+        2, 4, generator=torch.Generator().manual_seed(5))
+    s_feats = _block_feats(0, a_s, -a_s)
+    t_feats = _block_feats(1, a_t, a_t)
     args = (teacher, student, gt_boxes, gt_labels, INPUT, 0.)
     out = InstanceSelectionDistillLoss(use_status=False)(s_feats, t_feats,
                                                          *args)
-    raw = InstanceSelectionDistillLoss(**UNIT)(
-        [pearson_normalize(f) for f in s_feats],
-        [pearson_normalize(f) for f in t_feats], *args)
+
+    # (2, C): a cell of image 0's region, one of image 1's.
+    u_s, u_t = (
+        torch.stack([level[0, :, 0, 0], level[1, :, 5, 0]])
+        for level in map(_standardised, (s_feats[0], t_feats[0])))
+    weights = torch.tensor([1.9, MISS_LOSS - 0.1], dtype=torch.float64)
+    weights = weights / weights.sum()
+    feat = (weights * (u_s - u_t).pow(2).mean(dim=1)).sum()
+    cos_s = torch.dot(u_s[0], u_s[1]) / (u_s[0].norm() * u_s[1].norm())
+    cos_t = torch.dot(u_t[0], u_t[1]) / (u_t[0].norm() * u_t[1].norm())
+    relation = 2 * (cos_s - cos_t)**2 / 4
+    assert feat > 0.1 and relation > 1  # not a degenerate case
+    torch.testing.assert_close(out['feat'].double(), feat, rtol=1e-4, atol=0)
+    torch.testing.assert_close(
+        out['relation'].double(), relation, rtol=1e-4, atol=0)
+    # Standardised: scaling or shifting either network's levels changes
+    # nothing.
     scaled = InstanceSelectionDistillLoss(use_status=False)(
         [50 * f - 2 for f in s_feats], [0.02 * f + 1 for f in t_feats], *args)
     for key in ('feat', 'relation'):
-        assert out[key] > 0
-        torch.testing.assert_close(out[key], raw[key])
         torch.testing.assert_close(scaled[key], out[key], rtol=1e-3, atol=1e-6)
 
 

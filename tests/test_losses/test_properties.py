@@ -1,9 +1,11 @@
 """Property tests of the losses that take boxes (GD, FGD, ISD, TSA).
 
 Over random ground truth and predictions (zero-size, tiny, huge, very
-elongated, outside the image, images without boxes), every term and every
-gradient stays finite.  The box strategies are those of
-tests/test_functional/test_properties.py.
+elongated, outside the image, images without boxes), every term stays
+finite and is connected to the student: each term gives every student
+level (every predicted box, for TSA) a finite gradient, even where it is 0
+(no box, nothing selected), and never the teacher one.  The box strategies
+are those of tests/test_functional/test_properties.py.
 """
 import torch
 from hypothesis import given
@@ -27,23 +29,42 @@ def image_boxes(max_boxes: int = 4):
 
 
 def features(seed: int):
-    """Student (requires grad) and teacher levels, (2, C, H_l, W_l)."""
+    """Student and teacher levels, (2, C, H_l, W_l), both requiring grad:
+    the teacher's, to see that no term lets a gradient reach it."""
     gen = torch.Generator().manual_seed(seed)
     student = tuple(
         torch.randn(2, CHANNELS, *s, generator=gen).requires_grad_(True)
         for s in FEAT_SIZES)
     teacher = tuple(
-        torch.randn(2, CHANNELS, *s, generator=gen) for s in FEAT_SIZES)
+        torch.randn(2, CHANNELS, *s, generator=gen).requires_grad_(True)
+        for s in FEAT_SIZES)
     return student, teacher
 
 
-def assert_finite_with_finite_grads(terms: dict, inputs) -> None:
+def assert_finite_with_finite_grads(terms: dict,
+                                    inputs,
+                                    detached=(),
+                                    pulls=False) -> None:
+    """Every term is finite and, on its own, gives every one of ``inputs``
+    a finite gradient (a zero one where the term is 0, e.g. ``fg`` without
+    any box: still a gradient, through ``0 * x.sum()``); none reaches
+    ``detached`` (the teacher).  ``pulls``: the sum of the terms has a
+    non-zero gradient on every input (terms that depend on every cell,
+    whatever the boxes: GD's relation, FGD's attention)."""
     for key, value in terms.items():
         assert torch.isfinite(value).all(), (key, value)
-    total = sum(v.sum() for v in terms.values())
-    total.backward()
-    for x in inputs:
-        assert x.grad is None or torch.isfinite(x.grad).all()
+        assert value.requires_grad, f'{key}: no gradient path at all'
+        grads = torch.autograd.grad(
+            value, [*inputs, *detached], retain_graph=True, allow_unused=True)
+        for i, grad in enumerate(grads[:len(inputs)]):
+            assert grad is not None, f'{key}: no gradient for input {i}'
+            assert torch.isfinite(grad).all(), (key, i)
+        assert all(g is None for g in grads[len(inputs):]), \
+            f'{key}: a gradient reached the teacher'
+    if pulls:
+        total = sum(v.sum() for v in terms.values())
+        grads = torch.autograd.grad(total, inputs)
+        assert all(g.abs().sum() > 0 for g in grads)
 
 
 @PROPERTY
@@ -55,7 +76,7 @@ def test_gd_finite(gt_bboxes):
         # 16 x 16 pooling would dominate the test's time.
         loss = DynamicGlobalDistillLoss(standardize=standardize, pool_size=4)
         terms = loss(student, teacher, list(gt_bboxes), INPUT)
-        assert_finite_with_finite_grads(terms, student)
+        assert_finite_with_finite_grads(terms, student, teacher, pulls=True)
 
 
 @PROPERTY
@@ -64,7 +85,7 @@ def test_fgd_finite(gt_bboxes):
     student, teacher = features(1)
     loss = FGDLoss(in_channels=CHANNELS, num_levels=len(FEAT_SIZES))
     terms = loss(student, teacher, list(gt_bboxes), INPUT)
-    assert_finite_with_finite_grads(terms, student)
+    assert_finite_with_finite_grads(terms, student, teacher, pulls=True)
 
 
 @PROPERTY
@@ -83,8 +104,10 @@ def test_tsa_finite(pair, psi):
             dict(type='mmdet.L1Loss'), psi=psi, delta_stds=delta_stds)
         value = loss(pred, target)
         assert torch.isfinite(value), (delta_stds, value)
-        value.backward()
-        assert pred.grad is None or torch.isfinite(pred.grad).all()
+        # Every box, none included (an empty gradient), gets a gradient.
+        (grad, ) = torch.autograd.grad(value, pred)
+        assert grad.shape == pred.shape
+        assert torch.isfinite(grad).all(), (delta_stds, grad)
 
 
 @st.composite
@@ -131,4 +154,8 @@ def test_isd_finite(images, psi):
         gt_labels,
         INPUT,
         train_status=psi)
-    assert_finite_with_finite_grads(terms, student)
+    # Nothing selected (no GT, or the teacher never better) is legitimate:
+    # the terms are then 0 with a zero gradient, so no ``pulls``.
+    terms = {k: v for k, v in terms.items() if not k.startswith('log_')}
+    assert set(terms) == {'feat', 'relation'}
+    assert_finite_with_finite_grads(terms, student, teacher)
