@@ -40,7 +40,7 @@ from .checks import (check_levels, check_pair, check_predictable,
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
-from .samples import (SampleRecorder, loss_pass_instances, sample_kind)
+from .samples import SampleRecorder, loss_pass_instances, sample_kind
 from .structure import feature_channels
 
 
@@ -169,16 +169,16 @@ class DKDDistiller(BaseModel):
                              f'"predictions", got {isd_instances!r}')
         wants = any(f in args for args in self._loss_args.values()
                     for f in ('teacher_preds', 'student_preds'))
-        kind = sample_kind(self.student) if wants and (
-            isd_instances == 'loss_pass') else None
+        kind = sample_kind(
+            self.student) if wants and (isd_instances == 'loss_pass') else None
         # Both heads are read at the same priors: the same kind of head.
         self._sample_kind = kind if kind == sample_kind(self.teacher) else None
         self._samples = nullcontext() if self._sample_kind is None else \
             SampleRecorder(self.student, self._sample_kind)
         # A dense student's head outputs of its own loss pass are read for
         # the instances a loss asks for, rather than run again.
-        self._head_module = 'bbox_head' if is_dense(self.student) and (
-            self._sample_kind is not None or any(
+        self._head_module = 'bbox_head' if is_dense(
+            self.student) and (self._sample_kind is not None or any(
                 'student_preds' in args
                 for args in self._loss_args.values())) else None
         recorded = [student_feat_module]
@@ -317,13 +317,12 @@ class DKDDistiller(BaseModel):
                                   teacher_feats, batch_data_samples,
                                   self.pred_cfg)
         predict_student = partial(predict_from_feats, self.student, raw_feats,
-                                  batch_data_samples, self.pred_cfg,
-                                  head_outs)
+                                  batch_data_samples, self.pred_cfg, head_outs)
         if records:  # ISD's instances from the loss pass
-            both = lru_cache(maxsize=None)(partial(
-                loss_pass_instances, self._sample_kind, self.student,
-                self.teacher, teacher_feats, head_outs, list(records),
-                gt_instances))
+            both = lru_cache(maxsize=None)(
+                partial(loss_pass_instances, self._sample_kind,
+                        self.student, self.teacher, teacher_feats, head_outs,
+                        list(records), gt_instances))
             predict_teacher = lambda: both()['teacher_preds']  # noqa: E731
             predict_student = lambda: both()['student_preds']  # noqa: E731
         return DistillContext(

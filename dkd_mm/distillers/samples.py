@@ -120,8 +120,8 @@ class SampleRecorder:
             gt=sampling.pos_assigned_gt_inds.long())
 
     def _roi_record(self, args: tuple, kwargs: dict, output: dict):
-        sampling_results = kwargs.get('sampling_results', args[1]
-                                      if len(args) > 1 else None)
+        sampling_results = kwargs.get('sampling_results',
+                                      args[1] if len(args) > 1 else None)
         return dict(
             sampling_results=sampling_results,
             cls_score=output['cls_score'].detach(),
@@ -168,7 +168,9 @@ def best_per_gt(losses: Tensor, gt: Tensor) -> Tensor:
     return order[first]
 
 
-def representatives(scores: Tensor, boxes: Tensor, gt: Tensor,
+def representatives(scores: Tensor,
+                    boxes: Tensor,
+                    gt: Tensor,
                     gt_instances: InstanceData,
                     eps: float = 1e-6) -> InstanceData:
     """One detector's instances of an image: per ground-truth box, its
@@ -208,11 +210,10 @@ def _flat(outputs: Sequence[Tensor], image: int, width: int) -> Tensor:
 
 
 @torch.no_grad()
-def anchor_instances(student: nn.Module, teacher: nn.Module,
-                     teacher_feats: Tuple[Tensor, ...],
-                     student_outs: tuple, records: List[dict],
-                     gt_instances: List[InstanceData]
-                     ) -> Tuple[List[InstanceData], List[InstanceData]]:
+def anchor_instances(
+    student: nn.Module, teacher: nn.Module, teacher_feats: Tuple[Tensor, ...],
+    student_outs: tuple, records: List[dict], gt_instances: List[InstanceData]
+) -> Tuple[List[InstanceData], List[InstanceData]]:
     """Teacher and student instances at the student's positive anchors.
 
     Args:
@@ -267,10 +268,10 @@ def _cat_priors(priors: list):
 
 
 @torch.no_grad()
-def roi_instances(student: nn.Module, teacher: nn.Module,
-                  teacher_feats: Tuple[Tensor, ...], records: List[dict],
-                  gt_instances: List[InstanceData]
-                  ) -> Tuple[List[InstanceData], List[InstanceData]]:
+def roi_instances(
+    student: nn.Module, teacher: nn.Module, teacher_feats: Tuple[Tensor, ...],
+    records: List[dict], gt_instances: List[InstanceData]
+) -> Tuple[List[InstanceData], List[InstanceData]]:
     """Teacher and student instances at the student's positive RoIs.
 
     Args:
@@ -304,11 +305,12 @@ def roi_instances(student: nn.Module, teacher: nn.Module,
         gt = res.pos_assigned_gt_inds.long()
         labels = gt_inst.labels[gt]
         found = []
-        for head, cls_score, bbox_pred in (
-            (teacher.roi_head.bbox_head, t_out['cls_score'][part],
-             t_out['bbox_pred'][part]),
-            (student.roi_head.bbox_head, record['cls_score'][rows][part],
-             record['bbox_pred'][rows][part])):
+        for head, cls_score, bbox_pred in ((teacher.roi_head.bbox_head,
+                                            t_out['cls_score'][part],
+                                            t_out['bbox_pred'][part]),
+                                           (student.roi_head.bbox_head,
+                                            record['cls_score'][rows][part],
+                                            record['bbox_pred'][rows][part])):
             found.append(
                 representatives(
                     _roi_probs(head, cls_score, labels),
@@ -348,9 +350,8 @@ def loss_pass_instances(kind: str, student: nn.Module, teacher: nn.Module,
                         gt_instances: List[InstanceData]) -> Dict[str, list]:
     """``teacher_preds`` and ``student_preds`` from the loss pass."""
     if kind == ANCHOR:
-        teachers, students = anchor_instances(student, teacher,
-                                              teacher_feats, head_outs,
-                                              records, gt_instances)
+        teachers, students = anchor_instances(student, teacher, teacher_feats,
+                                              head_outs, records, gt_instances)
     else:
         teachers, students = roi_instances(student, teacher, teacher_feats,
                                            records, gt_instances)

@@ -18,6 +18,14 @@ ISD = dict(loss_isd=dict(type='InstanceSelectionDistillLoss', score_thr=0.))
 RCNN = 'oriented_rcnn/oriented-rcnn_r{}_fpn_synthetic.py'
 
 
+def _pair(path: str):
+    """A DKD config of a family's ResNet-18 student and ResNet-50 teacher."""
+    cfg = _cfg(distill_losses=ISD)
+    cfg.student = get_model_cfg(path.format(18))
+    cfg.teacher = get_model_cfg(path.format(50))
+    return cfg
+
+
 def test_best_per_gt_hand_worked():
     losses = torch.tensor([0.5, 0.2, 0.9, 0.1, 0.3, 0.2])
     gt = torch.tensor([1, 1, 0, 0, 2, 1])
@@ -47,16 +55,17 @@ def test_representatives_take_the_least_loss_per_gt():
     # GT 0: l = -log 0.5 + 0 = 0.69 against -log 0.9 + 2/3 = 0.77;
     # GT 1: samples 2 (l = -log 0.2 = 1.61) and 3 (IoU 0: l = 1 - log .9).
     scores = torch.tensor([0.5, 0.9, 0.2, 0.9])
-    found = representatives(scores, boxes, torch.tensor([0, 0, 1, 1]),
-                            gt_inst)
+    found = representatives(scores, boxes, torch.tensor([0, 0, 1, 1]), gt_inst)
     torch.testing.assert_close(found.bboxes, boxes[[0, 3]])
     torch.testing.assert_close(found.scores, scores[[0, 3]])
     assert found.labels.tolist() == [3, 1]
 
 
 def test_kinds():
-    assert sample_kind(MODELS.build(get_model_cfg(
-        'students/rotated-retinanet_r18_fpn_synthetic.py'))) == ANCHOR
+    assert sample_kind(
+        MODELS.build(
+            get_model_cfg(
+                'students/rotated-retinanet_r18_fpn_synthetic.py'))) == ANCHOR
     assert sample_kind(MODELS.build(get_model_cfg(RCNN.format(18)))) == ROI
     fcos = get_model_cfg('rotated_fcos/rotated-fcos_r18_fpn_synthetic.py')
     assert sample_kind(MODELS.build(fcos)) is None
@@ -80,7 +89,8 @@ def test_anchor_samples_are_the_heads_positives():
     with torch.no_grad():
         outs = head(model.student.extract_feat(inputs))
         sizes = [s.shape[-2:] for s in outs[0]]
-        anchors, valid = head.get_anchors(sizes, [s.metainfo for s in samples])
+        anchors, valid = head.get_anchors(
+            sizes, [s.metainfo for s in samples], device=inputs.device)
         labels = head.get_targets(anchors, valid,
                                   [s.gt_instances for s in samples],
                                   [s.metainfo for s in samples])[0]
@@ -90,9 +100,8 @@ def test_anchor_samples_are_the_heads_positives():
         positive = (lab < head.num_classes).nonzero(as_tuple=True)[0]
         assert sorted(record['index'].tolist()) == positive.tolist()
         assert len(record['index']) > 0
-        assert torch.equal(
-            lab[record['index']],
-            sample.gt_instances.labels[record['gt']])
+        assert torch.equal(lab[record['index']],
+                           sample.gt_instances.labels[record['gt']])
     context = model.distill_context(inputs, samples)
     for preds, sample in zip(context.teacher_preds, samples):
         gts = sample.gt_instances
@@ -104,11 +113,7 @@ def test_anchor_samples_are_the_heads_positives():
 def test_roi_samples_use_the_students_positive_rois():
     # Oriented R-CNN: the sampler adds the GT boxes as proposals, so every
     # GT box has a positive RoI and an instance of each detector.
-    cfg = _cfg(
-        student=get_model_cfg(RCNN.format(18)),
-        teacher=get_model_cfg(RCNN.format(50)),
-        distill_losses=ISD)
-    model = MODELS.build(cfg)
+    model = MODELS.build(_pair(RCNN))
     assert model._sample_kind == ROI
     calls = []
     for detector in (model.student, model.teacher):
@@ -134,13 +139,7 @@ def test_isd_instances_is_checked(bad):
 
 
 def test_predictions_where_asked_or_no_recorder_applies():
-    assert MODELS.build(
-        _cfg(distill_losses=ISD,
-             isd_instances='predictions'))._sample_kind is None
+    assert MODELS.build(_cfg(distill_losses=ISD,
+                             isd_instances='predictions'))._sample_kind is None
     fcos = 'rotated_fcos/rotated-fcos_r{}_fpn_synthetic.py'
-    model = MODELS.build(
-        _cfg(
-            student=get_model_cfg(fcos.format(18)),
-            teacher=get_model_cfg(fcos.format(50)),
-            distill_losses=ISD))
-    assert model._sample_kind is None
+    assert MODELS.build(_pair(fcos))._sample_kind is None
