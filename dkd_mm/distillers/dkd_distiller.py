@@ -77,7 +77,8 @@ class DKDDistiller(BaseModel):
             pass with both heads' outputs at them, where the student's
             head allows it (:mod:`dkd_mm.distillers.samples`; else
             predictions); ``'predictions'``, both detectors' post-NMS
-            predictions. Defaults to 'loss_pass'.
+            predictions. Defaults to 'predictions' (until the
+            benchmark's check of ISD's selections on val).
         term_weights (dict[str, float], optional): A multiplier per
             distillation term by its output key (e.g. ``loss_fgd_fg``, as
             logged), applied before ``distill_scale``; terms not named keep
@@ -94,7 +95,7 @@ class DKDDistiller(BaseModel):
                  distill_losses: Optional[Dict[str, dict]] = None,
                  student_feat_module: str = 'neck',
                  pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
-                 isd_instances: str = 'loss_pass',
+                 isd_instances: str = 'predictions',
                  term_weights: Optional[Dict[str, float]] = None,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:

@@ -26,7 +26,6 @@ as it matches post-NMS predictions.  Other heads (cascades, anchor-free
 point heads, ...) keep the predictions of
 :func:`~dkd_mm.distillers.context.predict_from_feats`.
 """
-from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -336,12 +335,6 @@ def _roi_boxes(head: nn.Module, rois: Tensor, bbox_pred: Tensor,
         bbox_pred = bbox_pred.view(len(bbox_pred), -1,
                                    dim)[torch.arange(len(labels)), labels]
     return box_tensor(head.bbox_coder.decode(rois, bbox_pred))
-
-
-@contextmanager
-def no_recorder():
-    """A stand-in for :class:`SampleRecorder` where none applies."""
-    yield None
 
 
 def loss_pass_instances(kind: str, student: nn.Module, teacher: nn.Module,
