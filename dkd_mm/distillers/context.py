@@ -58,8 +58,12 @@ class DistillContext:
         gt_labels (list[Tensor]): Per image ``(K_i,)`` labels.
         batch_input_shape (tuple[int, int]): ``(H, W)`` of the padded
             batch.
-        teacher_preds (list[InstanceData]): Lazy: the teacher's post-NMS
-            ``bboxes`` ``(K, 4|5)``, ``scores``, ``labels`` per image.
+        teacher_preds (list[InstanceData]): Lazy: the teacher's instances,
+            ``bboxes`` ``(K, 4|5)``, ``scores``, ``labels`` per image: at
+            the student's positive samples of its loss pass, one per GT box
+            (:mod:`dkd_mm.distillers.samples`, the distiller's
+            ``isd_instances='loss_pass'`` where the heads allow it), else
+            its post-NMS predictions.
         student_preds (list[InstanceData]): Lazy: the student's, likewise.
         train_status (float): Lazy: psi in ``[0, 1]``, see
             :mod:`dkd_mm.utils.train_status`.

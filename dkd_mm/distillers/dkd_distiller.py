@@ -22,7 +22,8 @@ evaluators work unchanged.  Checkpoints hold the student and the adapters,
 not the teacher, which is reloaded from ``teacher_ckpt`` when built.
 """
 import logging
-from functools import partial
+from contextlib import nullcontext
+from functools import lru_cache, partial
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -39,6 +40,7 @@ from .checks import (check_levels, check_pair, check_predictable,
 from .context import (DISTILL_PRED_CFG, DistillContext, is_dense,
                       predict_from_feats, split_loss_output)
 from .recorder import OutputRecorder
+from .samples import SampleRecorder, loss_pass_instances, sample_kind
 from .structure import feature_channels
 
 
@@ -69,6 +71,14 @@ class DKDDistiller(BaseModel):
             ``score_thr`` enter NMS. Defaults to ``DISTILL_PRED_CFG``
             (100 per level, score 0.05, 100 per image); None keeps the
             detectors' test-time settings.
+        isd_instances (str): Where the instances a loss asks for
+            (``teacher_preds``, ``student_preds``) come from:
+            ``'loss_pass'``, the student's positive samples of its own loss
+            pass with both heads' outputs at them, where the student's
+            head allows it (:mod:`dkd_mm.distillers.samples`; else
+            predictions); ``'predictions'``, both detectors' post-NMS
+            predictions. Defaults to 'predictions' (until the
+            benchmark's check of ISD's selections on val).
         term_weights (dict[str, float], optional): A multiplier per
             distillation term by its output key (e.g. ``loss_fgd_fg``, as
             logged), applied before ``distill_scale``; terms not named keep
@@ -85,6 +95,7 @@ class DKDDistiller(BaseModel):
                  distill_losses: Optional[Dict[str, dict]] = None,
                  student_feat_module: str = 'neck',
                  pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
+                 isd_instances: str = 'predictions',
                  term_weights: Optional[Dict[str, float]] = None,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:
@@ -154,11 +165,23 @@ class DKDDistiller(BaseModel):
         self.term_weights = check_term_weights(term_weights,
                                                self.distill_losses)
         self._feat_module = student_feat_module
-        # A dense student's head outputs of its own loss pass are decoded
-        # for the predictions a loss asks for, rather than run again.
-        self._head_module = 'bbox_head' if is_dense(self.student) and any(
-            'student_preds' in args
-            for args in self._loss_args.values()) else None
+        if isd_instances not in ('loss_pass', 'predictions'):
+            raise ValueError('isd_instances must be "loss_pass" or '
+                             f'"predictions", got {isd_instances!r}')
+        wants = any(f in args for args in self._loss_args.values()
+                    for f in ('teacher_preds', 'student_preds'))
+        kind = sample_kind(
+            self.student) if wants and (isd_instances == 'loss_pass') else None
+        # Both heads are read at the same priors: the same kind of head.
+        self._sample_kind = kind if kind == sample_kind(self.teacher) else None
+        self._samples = nullcontext() if self._sample_kind is None else \
+            SampleRecorder(self.student, self._sample_kind)
+        # A dense student's head outputs of its own loss pass are read for
+        # the instances a loss asks for, rather than run again.
+        self._head_module = 'bbox_head' if is_dense(
+            self.student) and (self._sample_kind is not None or any(
+                'student_preds' in args
+                for args in self._loss_args.values())) else None
         recorded = [student_feat_module]
         if self._head_module is not None:
             recorded.append(self._head_module)
@@ -212,13 +235,14 @@ class DKDDistiller(BaseModel):
         if distill:
             with torch.no_grad():
                 teacher_feats = self.teacher.extract_feat(batch_inputs)
-        with self._recorder:
+        with self._recorder, self._samples:
             losses = self.student.loss(batch_inputs, batch_data_samples)
         if not distill:
             return losses
 
         context = self._context(batch_inputs, batch_data_samples,
-                                teacher_feats)
+                                teacher_feats,
+                                getattr(self._samples, 'records', None))
         for name, loss_module in self.distill_losses.items():
             kwargs = {
                 arg: getattr(context, arg)
@@ -247,9 +271,10 @@ class DKDDistiller(BaseModel):
         """What the distillation losses receive for a batch, to inspect.
 
         The teacher and the student's features (caught on the student's
-        feature module, as in :meth:`loss`), without the student's loss
-        and without gradients.  The student's predictions are its head's
-        on those features, which :meth:`loss` takes from its loss pass.
+        feature module, as in :meth:`loss`), without gradients.  Where the
+        instances come from the student's loss pass (``isd_instances``),
+        that pass runs too; else the student's predictions are its head's
+        on its features, which :meth:`loss` takes from its loss pass.
 
         Args:
             batch_inputs (Tensor): ``(N, 3, H, W)`` preprocessed images.
@@ -261,13 +286,24 @@ class DKDDistiller(BaseModel):
             DistillContext: The step's context.
         """
         teacher_feats = self.teacher.extract_feat(batch_inputs)
-        with self._recorder:
-            self.student.extract_feat(batch_inputs)
-        return self._context(batch_inputs, batch_data_samples, teacher_feats)
+        if self._sample_kind is None:
+            with self._recorder:
+                self.student.extract_feat(batch_inputs)
+            return self._context(batch_inputs, batch_data_samples,
+                                 teacher_feats)
+        # ISD's instances come from the student's loss pass: run it.
+        with self._recorder, self._samples:
+            self.student.loss(batch_inputs, batch_data_samples)
+        return self._context(batch_inputs, batch_data_samples, teacher_feats,
+                             self._samples.records)
 
-    def _context(self, batch_inputs: Tensor, batch_data_samples: list,
-                 teacher_feats: tuple) -> DistillContext:
-        """The context of a step whose student pass was recorded."""
+    def _context(self,
+                 batch_inputs: Tensor,
+                 batch_data_samples: list,
+                 teacher_feats: tuple,
+                 records: Optional[list] = None) -> DistillContext:
+        """The context of a step whose student pass was recorded
+        (``records``: its positive samples, where they were recorded)."""
         raw_feats = self._recorder.outputs[self._feat_module]
         if isinstance(raw_feats, Tensor):
             raw_feats = (raw_feats, )
@@ -278,6 +314,18 @@ class DKDDistiller(BaseModel):
                              'the distiller was built')
         gt_instances = [s.gt_instances for s in batch_data_samples]
         head_outs = self._recorder.outputs.get(self._head_module)
+        predict_teacher = partial(predict_from_feats, self.teacher,
+                                  teacher_feats, batch_data_samples,
+                                  self.pred_cfg)
+        predict_student = partial(predict_from_feats, self.student, raw_feats,
+                                  batch_data_samples, self.pred_cfg, head_outs)
+        if records:  # ISD's instances from the loss pass
+            both = lru_cache(maxsize=None)(
+                partial(loss_pass_instances, self._sample_kind,
+                        self.student, self.teacher, teacher_feats, head_outs,
+                        list(records), gt_instances))
+            predict_teacher = lambda: both()['teacher_preds']  # noqa: E731
+            predict_student = lambda: both()['student_preds']  # noqa: E731
         return DistillContext(
             student_feats=tuple(
                 adapter(feat)
@@ -286,12 +334,8 @@ class DKDDistiller(BaseModel):
             gt_bboxes=[gt_box_tensor(g.bboxes) for g in gt_instances],
             gt_labels=[g.labels for g in gt_instances],
             batch_input_shape=tuple(batch_inputs.shape[-2:]),
-            predict_teacher=partial(predict_from_feats, self.teacher,
-                                    teacher_feats, batch_data_samples,
-                                    self.pred_cfg),
-            predict_student=partial(predict_from_feats, self.student,
-                                    raw_feats, batch_data_samples,
-                                    self.pred_cfg, head_outs),
+            predict_teacher=predict_teacher,
+            predict_student=predict_student,
             read_train_status=current_train_status)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: list) -> list:

@@ -232,7 +232,8 @@ def test_student_predictions_reuse_the_loss_pass_head_outputs():
         _cfg(
             distill_losses=dict(
                 loss_isd=dict(type='InstanceSelectionDistillLoss')),
-            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10),
+            isd_instances='predictions'))
     assert model._head_module == 'bbox_head'
     assert MODELS.build(_cfg())._head_module is None  # no loss asks
     model.train()
@@ -289,6 +290,7 @@ def _recording_cfg(loss_type, **kwargs):
         distill_losses=dict(
             loss_rec=dict(type=loss_type), loss_rec2=dict(type=loss_type)),
         pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10),
+        isd_instances='predictions',
         **kwargs)
 
 
@@ -347,7 +349,8 @@ def test_isd_counts_logged_through_parse_losses():
             distill_losses=dict(
                 loss_isd=dict(
                     type='InstanceSelectionDistillLoss', score_thr=0.)),
-            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10)))
+            pred_cfg=dict(nms_pre=20, score_thr=0.0, max_per_img=10),
+            isd_instances='predictions'))
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     keys = ('isd_candidates', 'isd_selected', 'isd_outliers',
