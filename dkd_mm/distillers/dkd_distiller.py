@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from dkd_mm.functional import box_tensor
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.train_status import current_train_status
+from .balance import build_balancer, detection_loss, share_key
 from .builder import ModelSpec, build_model, load_teacher_weights, model_config
 from .checks import (check_levels, check_pair, check_predictable,
                      check_term_weights, loss_arguments)
@@ -85,6 +86,14 @@ class DKDDistiller(BaseModel):
             1.  Used to put every method's terms on one scale (the
             benchmark's "scaled" rows, bench/scaling.py).  A key that no
             loss produces fails at the first step. Defaults to None.
+        balance (dict, optional): Hold each term at a share of the
+            student's detection loss, measured online
+            (:class:`~dkd_mm.distillers.balance.TermBalancer`'s arguments:
+            ``shares``, ``default_share``, ``momentum``); each term's share
+            is logged as ``share_<term>``.  Replaces ``term_weights`` (the
+            two are exclusive) and the losses' own ``loss_weight``s, whose
+            scale it cancels.  None: the terms as the losses weight them.
+            Defaults to None.
         init_cfg (dict, optional): Passed to ``BaseModel``.
     """
 
@@ -97,6 +106,7 @@ class DKDDistiller(BaseModel):
                  pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
                  isd_instances: str = 'predictions',
                  term_weights: Optional[Dict[str, float]] = None,
+                 balance: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -164,6 +174,12 @@ class DKDDistiller(BaseModel):
                           dict(teacher=self.teacher, student=self.student))
         self.term_weights = check_term_weights(term_weights,
                                                self.distill_losses)
+        if balance is not None and self.term_weights:
+            raise ValueError('term_weights and balance are exclusive: '
+                             'balance sets each term\'s size (its share of '
+                             'the detection loss); give shares instead')
+        self.balancer = None if balance is None else build_balancer(
+            balance, self.distill_losses)
         self._feat_module = student_feat_module
         if isd_instances not in ('loss_pass', 'predictions'):
             raise ValueError('isd_instances must be "loss_pass" or '
@@ -243,21 +259,35 @@ class DKDDistiller(BaseModel):
         context = self._context(batch_inputs, batch_data_samples,
                                 teacher_feats,
                                 getattr(self._samples, 'records', None))
+        terms, stats = {}, {}
         for name, loss_module in self.distill_losses.items():
             kwargs = {
                 arg: getattr(context, arg)
                 for arg in self._loss_args[name]
             }
-            terms, stats = split_loss_output(name, loss_module(**kwargs))
-            terms = {
-                k: v * self.term_weights.get(k, 1.0) * self.distill_scale
+            loss_terms, loss_stats = split_loss_output(name,
+                                                       loss_module(**kwargs))
+            terms.update(loss_terms)
+            stats.update(loss_stats)
+        if self.balancer is not None:
+            detection = detection_loss(losses)
+            terms = self.balancer(terms, detection)
+        terms = {
+            k: v * self.term_weights.get(k, 1.0) * self.distill_scale
+            for k, v in terms.items()
+        }
+        if self.balancer is not None:  # each term's share, as applied
+            stats.update({
+                share_key(k):
+                v.detach().float() /
+                detection.detach().float().clamp(min=1e-12)
                 for k, v in terms.items()
-            }
-            for key, value in {**terms, **stats}.items():
-                if key in losses:
-                    raise KeyError(f'distillation output {key!r} clashes '
-                                   'with a student loss of that name')
-                losses[key] = value
+            })
+        for key, value in {**terms, **stats}.items():
+            if key in losses:
+                raise KeyError(f'distillation output {key!r} clashes '
+                               'with a student loss of that name')
+            losses[key] = value
         unknown = set(self.term_weights) - set(losses)
         if unknown:
             raise KeyError(f'term_weights: {sorted(unknown)} are not terms '
