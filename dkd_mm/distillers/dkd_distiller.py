@@ -265,6 +265,15 @@ class DKDDistiller(BaseModel):
             self.student.extract_feat(batch_inputs)
         return self._context(batch_inputs, batch_data_samples, teacher_feats)
 
+    @property
+    def recorded_student_feats(self) -> tuple:
+        """The student's feature levels (its ``student_feat_module``'s
+        output, before the adapters) caught in the last :meth:`loss` or
+        :meth:`distill_context` call, in its graph: e.g. to take the
+        gradient of a loss term on them."""
+        feats = self._recorder.outputs[self._feat_module]
+        return (feats, ) if isinstance(feats, Tensor) else tuple(feats)
+
     def _context(self, batch_inputs: Tensor, batch_data_samples: list,
                  teacher_feats: tuple) -> DistillContext:
         """The context of a step whose student pass was recorded."""
