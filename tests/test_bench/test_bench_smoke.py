@@ -8,12 +8,13 @@ import sys
 import pytest
 
 from bench import runs
-from bench.cost import mask_benchmark, parse_cfg_options
+from bench.cost_common import parse_cfg_options
+from bench.cost_masks import mask_benchmark
 from bench.data import NWPU
+from bench.methods import FAMILIES, METHODS, pair_options
 from bench.report import format_table, write_section
-from bench.run import (FAMILIES, METHODS, TEACHER, pair_options,
-                       seconds_per_iter)
-from bench.runs import ROOT
+from bench.run import seconds_per_iter
+from bench.runs import ROOT, TEACHER
 from tests.test_tools.conftest import run_tool
 
 
@@ -96,7 +97,8 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     work_dir = str(tmp_path / 'bench')
     out = run_tool(
         [
-            'bench/run.py', '--quick', '--work-dir', work_dir, '--data-root',
+            '-m', 'bench.run', '--quick', '--work-dir', work_dir,
+            '--data-root',
             str(tmp_path / 'data'), '--methods'
         ] + methods,
         timeout=900)
@@ -126,7 +128,7 @@ def test_quick_horizontal_pair_trains_distils_and_tables(tmp_path):
     from the real predictions, the table with the NWPU columns."""
     work_dir = str(tmp_path / 'bench')
     out = run_tool([
-        'bench/run.py', '--pair', 'retinanet-nwpu', '--quick', '--work-dir',
+        '-m', 'bench.run', '--pair', 'retinanet-nwpu', '--quick', '--work-dir',
         work_dir, '--data-root',
         str(tmp_path / 'data'), '--methods', 'dkd (GD+ISD+TSA)'
     ],
@@ -155,7 +157,7 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     ])
     for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
         out = run_tool([
-            'bench/cost.py', '--one', name, 'train', '--steps', '1',
+            '-m', 'bench.cost', '--one', name, 'train', '--steps', '1',
             '--data-root', data
         ])
         # The JSON line the subprocess prints last on stdout (run_tool
@@ -175,8 +177,8 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
         for config in family.values():
             assert osp.isfile(osp.join(ROOT, config)), config
     proc = subprocess.run([
-        sys.executable, 'bench/run.py', '--pair', 'rotated-fcos', '--methods',
-        'fgd', '--work-dir',
+        sys.executable, '-m', 'bench.run', '--pair', 'rotated-fcos',
+        '--methods', 'fgd', '--work-dir',
         str(tmp_path)
     ],
                           cwd=ROOT,
@@ -190,7 +192,7 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
 
 def test_horizontal_pair_refuses_foreign_methods_before_making_data(tmp_path):
     proc = subprocess.run([
-        sys.executable, 'bench/run.py', '--pair', 'retinanet-nwpu',
+        sys.executable, '-m', 'bench.run', '--pair', 'retinanet-nwpu',
         '--methods', 'cwd', '--work-dir',
         str(tmp_path / 'bench'), '--data-root',
         str(tmp_path / 'data')
@@ -230,7 +232,7 @@ def test_table_takes_the_pairs_class_columns():
 
 
 def test_seed_counts_follow_the_benchmark_plan():
-    from bench.run import SEED_COUNTS, STRONGEST
+    from bench.methods import SEED_COUNTS, STRONGEST
     assert set(SEED_COUNTS) <= set(METHODS)
     for name in ('student', 'dkd (GD+ISD+TSA)'):
         assert SEED_COUNTS[name] == 3
@@ -298,7 +300,8 @@ def test_cfg_options_parse_as_tools_train_parses_them():
 def test_cached_only_trains_nothing(tmp_path):
     # --cached-only tables what exists: a run not trained yet is left out
     # (None), and nothing is started for it.
-    from bench.run import STUDENT, train
+    from bench.run import train
+    from bench.runs import STUDENT
     ckpt = train(
         'student',
         STUDENT,
