@@ -1,6 +1,6 @@
 """The benchmark: accuracy (run.py) and cost (cost.py) of DKD and its peers.
 
-A package of the project's install (``pip install -e .``), so its scripts
-import each other as ``bench.*``; run them from the repository root, as
-``python bench/run.py`` or ``python -m bench.run``.
+Not installed with dkd_mm: its scripts are modules of this checkout, run
+from the repository root as ``python -m bench.run``, ``python -m
+bench.cost`` and so on (the root is then on ``sys.path``).
 """

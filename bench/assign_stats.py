@@ -2,7 +2,7 @@
 detector config's own assigner (the "fix whatever keeps the teacher from
 learning every class" diagnosis of the benchmark).
 
-    python bench/assign_stats.py CONFIG [--images 60] [--cfg-options ...]
+    python -m bench.assign_stats CONFIG [--images 60] [--cfg-options ...]
 
 Builds CONFIG's model (a plain detector, or a distiller's student), runs its
 dense head's own ``get_targets`` path on training images of the embedded

@@ -1,7 +1,7 @@
 """Distillation terms at initialisation, against the student's detection
 loss, on the embedded data (the calibration table of docs/method.md).
 
-    python bench/calibrate.py CONFIG [--teacher-ckpt PATH] [--batches 5]
+    python -m bench.calibrate CONFIG [--teacher-ckpt PATH] [--batches 5]
         [--student-ckpt RUN.pth [--train-status PSI]]
         [--json OUT.json] [--cfg-options KEY=VALUE ...]
 
@@ -89,7 +89,7 @@ def main() -> None:
             sums[key] = sums.get(key, 0.0) + float(value) / args.batches
         if args.json:
             continue
-        feats = tuple(model._recorder.outputs[model._feat_module])
+        feats = model.recorded_student_feats
         for key, value in losses.items():
             value = sum(value) if isinstance(value, list) else value
             # Strength: how hard the term pulls on the student's neck output.

@@ -7,14 +7,8 @@
   network and post-processing apart (bench/cost_inference.py), images/s,
   peak memory, parameters and FLOPs, and the student's network speed-up.
 
-The pairs are bench/run.py's (``FAMILIES``, its single-stage pair, each
-row's ``--cfg-options`` from ``row_options``), on the data of each pair's
-table.  Inference only: ``dota-rotated-retinanet`` is configs/dota's
-rotated RetinaNet, ResNet-50 teacher against ResNet-18 student, ImageNet
-init off, on the rotated-retinanet family's images, and
-``dota-rotated-retinanet-lite`` that pair with the lite ResNet-18 student
-(128-channel neck and head; random weights).  Every measurement runs
-in a fresh process (``python -m bench.cost --job``).
+The pairs, their data and checkpoints: bench/cost_pairs.py.  Every
+measurement runs in a fresh process (``python -m bench.cost --job``).
 """
 import argparse
 import datetime
@@ -24,38 +18,16 @@ import os.path as osp
 import platform
 import shlex
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 
 from bench import runs
-from bench.cost import _device
-from bench.data import SYNTHETIC_DOTA, BenchData
+from bench.cost_common import in_fresh_process, pick_device
+from bench.cost_pairs import (FAMILY_NAMES, INFERENCE_NAMES, ROW_NAMES,
+                              bench_data, data_family, pair, trained_ckpt)
 from bench.report import write_section
-from bench.run import (FAMILIES, METHODS, PAIR_DATA, SHARED_TEACHER, TEACHER,
-                       row_options)
 
-SINGLE_STAGE = 'rotated-retinanet'
-DOTA_PAIR = 'dota-rotated-retinanet'
-FAMILY_NAMES = [SINGLE_STAGE] + list(FAMILIES)
-DOTA_CONFIGS = dict(
-    teacher='configs/dota/rotated-retinanet-le90_r50_fpn_1x_dota.py',
-    student='configs/dota/rotated-retinanet-le90_r18_fpn_1x_dota.py')
-# Inference-only pairs: a pair whose student is the lite one (ResNet-18,
-# 128-channel neck and head), on the data of the family it derives from
-# (bench/run.py's retinanet-nwpu-lite is a family of its own).
-LITE_STUDENTS = {
-    DOTA_PAIR + '-lite':
-    (DOTA_PAIR, 'configs/dota/rotated-retinanet-le90_r18-lite_fpn_1x_dota.py')
-}
-INFERENCE_NAMES = FAMILY_NAMES + [DOTA_PAIR, *LITE_STUDENTS]
-# bench/run.py's row names and default iterations (single-stage table,
-# --pair families), under which its checkpoints are cached.
-ROW_NAMES = dict(teacher='teacher', student='student', dkd='dkd (GD+ISD+TSA)')
-RUN_ITERS = {
-    True: dict(teacher=800, student=400),
-    False: dict(teacher=400, student=200)
-}
 TIME_TARGET = 1.15
 # The teacher's share of a DKD step that ISD adds to its features: its head
 # and post-NMS predictions at the distiller's pred_cfg (bench/cost.py's
@@ -63,71 +35,6 @@ TIME_TARGET = 1.15
 # boxes sets the cost of NMS).
 PREDICT_ROW = 'teacher predict (no grad, ISD\'s)'
 SPEEDUP_TARGET = 2.5
-
-
-def pair(family: str) -> Dict[str, Tuple[str, List[str]]]:
-    """Role ('teacher', 'student', 'dkd') -> (config, ``--cfg-options``) of
-    ``family``'s benchmark pair, as bench/run.py trains its rows (a lite
-    pair: teacher and student only, the student the lite config with the
-    options of the pair it derives from)."""
-    if family in LITE_STUDENTS:
-        base, student = LITE_STUDENTS[family]
-        configs = pair(base)
-        return dict(
-            teacher=configs['teacher'],
-            student=(student, configs['student'][1]))
-    if family == DOTA_PAIR:
-        return {
-            role: (config, ['model.backbone.init_cfg=None'])
-            for role, config in DOTA_CONFIGS.items()
-        }
-    configs = FAMILIES.get(family) or dict(
-        teacher=TEACHER,
-        student=METHODS['student'],
-        dkd=METHODS[ROW_NAMES['dkd']])
-    return {
-        role: (config, row_options(family, ROW_NAMES[role]))
-        for role, config in configs.items()
-    }
-
-
-def data_family(family: str) -> str:
-    """The family whose data (and data options) ``family`` runs on."""
-    family = LITE_STUDENTS.get(family, (family, ))[0]
-    return SINGLE_STAGE if family == DOTA_PAIR else family
-
-
-def bench_data(family: str) -> BenchData:
-    return PAIR_DATA.get(data_family(family), SYNTHETIC_DOTA)
-
-
-def trained_ckpt(family: str, role: str, work_dirs: str) -> Optional[str]:
-    """bench/run.py's checkpoint of ``family``'s 'teacher' or 'student'
-    (seed 0, its default iterations and data), found by its settings hash
-    under ``work_dirs``; None where it was not trained (a lite pair's
-    student, the DOTA pair)."""
-    if family in LITE_STUDENTS:
-        if role != 'teacher':
-            return None
-        return trained_ckpt(LITE_STUDENTS[family][0], role, work_dirs)
-    if family == DOTA_PAIR:
-        return None
-    single = family == SINGLE_STAGE
-    configs = pair(family)
-    config, extra = configs[role]
-    if role == 'teacher':
-        family = SHARED_TEACHER.get(family, family)
-    out_dir = osp.join(work_dirs, 'bench' if single else f'bench_{family}',
-                       f'{role}_s0')
-    return runs.train(
-        config,
-        out_dir,
-        RUN_ITERS[single][role],
-        0,
-        bench_data(family).root,
-        extra,
-        configs['teacher'][0],
-        cached_only=True)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -179,25 +86,25 @@ def checkpoints(args: argparse.Namespace,
 
 def _job(fn: str, **kwargs) -> dict:
     """``fn`` ('step', 'inference' or 'alternate') in a fresh process."""
-    from bench.cost import _subprocess
     print(f'[cost] {fn} {kwargs.get("config", "")}', flush=True)
-    return _subprocess(['--job', json.dumps(dict(fn=fn, **kwargs))])
+    return in_fresh_process(['--job', json.dumps(dict(fn=fn, **kwargs))])
 
 
 def _header(args: argparse.Namespace, family: str, what: str,
             ckpts: Dict[str, Optional[str]]) -> str:
-    command = shlex.join(['python', 'bench/cost.py'] + sys.argv[1:])
+    command = shlex.join(['python', '-m', 'bench.cost'] + sys.argv[1:])
     weights = ', '.join(f'{role} `{path}`' if path else f'{role} random'
                         for role, path in ckpts.items())
     configs = ', '.join(f'{role} `{config}`'
                         for role, (config, _) in pair(family).items()
                         if role != 'dkd' or not args.inference)
-    return (f'### {what}, {family} (`{command}`)\n\n'
-            f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
-            f'({platform.processor() or platform.machine()}), torch '
-            f'{torch.__version__}, device {_device(None)}; {configs}, each '
-            f'with its `--cfg-options` of bench/run.py (`pair()`); data '
-            f'{bench_data(family).name}; weights: {weights}.\n\n')
+    return (
+        f'### {what}, {family} (`{command}`)\n\n'
+        f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
+        f'({platform.processor() or platform.machine()}), torch '
+        f'{torch.__version__}, device {pick_device(None)}; {configs}, each '
+        f'with its `--cfg-options` of bench/run.py (`pair()`); data '
+        f'{bench_data(family).name}; weights: {weights}.\n\n')
 
 
 def _mb(value: Optional[float]) -> str:

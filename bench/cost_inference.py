@@ -2,23 +2,16 @@
 
 Used by ``bench/cost.py --inference-1024``.  A detector predicts one image
 at a time (batch 1), in stages that together are its own ``predict(...,
-rescale=True)`` (:func:`staged_predict`; checked equal on the first image):
-
-* network: backbone + neck + dense head forward; for a two-stage detector
-  also the RPN head forward and the RoI head's forward on the proposals
-  (RoI feature extraction and its fully connected layers);
-* post-processing: the heads' ``predict_by_feat``: score threshold, top-k,
-  box decoding and NMS (for a two-stage detector: proposal NMS and the final
-  NMS).
+rescale=True)`` (bench/inference_stages.py; checked equal on the first
+image): network (backbone, neck, heads' forward) and post-processing (score
+threshold, top-k, box decoding, NMS).
 
 Inputs are mosaics of the family's own preprocessed test images
 (:func:`mosaics`), so that a checkpoint trained at the data's size sees its
 objects at their trained scale and the raw detections, whose number sets the
 cost of NMS, are those of real scenes.
 """
-import copy
 import logging
-import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
@@ -27,16 +20,11 @@ from mmdet.structures import DetDataSample
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
-from bench.cost import DATA_ROOT, _config, _device, _endless, _loader
+from bench.cost_common import (DATA_ROOT, build_loader, endless, load_config,
+                               pick_device)
 from bench.cost_memory import PeakMemory
-from dkd_mm.functional import box_tensor
-
-
-def is_two_stage(detector: nn.Module) -> bool:
-    """Whether the detector has an RPN and an RoI head."""
-    return bool(
-        getattr(detector, 'with_rpn', False)
-        and getattr(detector, 'with_roi_head', False))
+from bench.inference_stages import (network_gflops, same_as_predict,
+                                    staged_predict)
 
 
 def mosaics(batches: Iterable, preprocess: Callable, size: int,
@@ -99,164 +87,16 @@ def _square(img: Tensor, side: int) -> Tensor:
     return F.pad(img, (0, side - img.shape[2], 0, side - img.shape[1]))
 
 
-class _Clock:
-    """Seconds since an arbitrary start, after the device's queued work."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == 'cuda'
-
-    def __call__(self) -> float:
-        if self.cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter()
-
-
-@torch.no_grad()
-def staged_predict(
-        detector: nn.Module, inputs: Tensor,
-        data_samples: List[DetDataSample]) -> Tuple[list, float, float]:
-    """The detector's ``predict(..., rescale=True)`` results, with the
-    seconds of the network and of post-processing apart.
-
-    Args:
-        detector (nn.Module): An mmdet/mmrotate single-stage, anchor-free or
-            two-stage (RPN + bbox-only RoI head) detector in eval mode.
-        inputs (Tensor): ``(N, 3, H, W)`` preprocessed images.
-        data_samples (list[DetDataSample]): Their samples.
-
-    Returns:
-        tuple: ``results`` (list[InstanceData], per image ``bboxes``,
-        ``scores``, ``labels``), ``network_s`` and ``post_s`` (float).
-    """
-    from mmdet.models.utils import empty_instances
-    from mmdet.structures.bbox import bbox2roi
-    clock = _Clock(inputs.device)
-    metas = [s.metainfo for s in data_samples]
-    start = clock()
-    feats = detector.extract_feat(inputs)
-    if not is_two_stage(detector):
-        outs = detector.bbox_head(feats)
-        network = clock()
-        results = detector.bbox_head.predict_by_feat(
-            *outs, batch_img_metas=metas, rescale=True)
-        return results, network - start, clock() - network
-    roi_head = detector.roi_head
-    if roi_head.with_mask:
-        raise NotImplementedError('staged_predict: RoI heads with a mask '
-                                  'branch are not measured')
-    rpn_outs = detector.rpn_head(feats)
-    t_rpn = clock()
-    proposals = detector.rpn_head.predict_by_feat(
-        *rpn_outs, batch_img_metas=metas, rescale=False)
-    t_proposals = clock()
-    rois = bbox2roi([p.bboxes for p in proposals])
-    if rois.shape[0] == 0:
-        results = empty_instances(
-            metas,
-            rois.device,
-            task_type='bbox',
-            box_type=roi_head.bbox_head.predict_box_type,
-            num_classes=roi_head.bbox_head.num_classes)
-        t_roi = t_end = clock()
-    else:
-        roi_outs = roi_head._bbox_forward(feats, rois)
-        t_roi = clock()
-        counts = tuple(len(p) for p in proposals)
-        results = roi_head.bbox_head.predict_by_feat(
-            rois=rois.split(counts),
-            cls_scores=roi_outs['cls_score'].split(counts),
-            bbox_preds=roi_outs['bbox_pred'].split(counts),
-            batch_img_metas=metas,
-            rcnn_test_cfg=roi_head.test_cfg,
-            rescale=True)
-        t_end = clock()
-    network = (t_rpn - start) + (t_roi - t_proposals)
-    post = (t_proposals - t_rpn) + (t_end - t_roi)
-    return results, network, post
-
-
-@torch.no_grad()
-def same_as_predict(detector: nn.Module, inputs: Tensor,
-                    data_samples: List[DetDataSample]) -> bool:
-    """Whether :func:`staged_predict` gives the detector's own
-    ``predict(..., rescale=True)`` boxes, scores and labels."""
-    staged, _, _ = staged_predict(detector, inputs, data_samples)
-    own = detector.predict(inputs, copy.deepcopy(data_samples), rescale=True)
-    for mine, theirs in zip(staged, own):
-        theirs = theirs.pred_instances
-        if len(mine) != len(theirs) or not torch.equal(mine.labels,
-                                                       theirs.labels):
-            return False
-        if not (torch.allclose(mine.scores, theirs.scores) and torch.allclose(
-                box_tensor(mine.bboxes), box_tensor(theirs.bboxes))):
-            return False
-    return True
-
-
-class _Network(nn.Module):
-    """Backbone, neck and the first head (dense or RPN) as one module."""
-
-    def __init__(self, detector: nn.Module) -> None:
-        super().__init__()
-        self.detector = detector
-
-    def forward(self, inputs: Tensor) -> tuple:
-        feats = self.detector.extract_feat(inputs)
-        head = (
-            self.detector.rpn_head
-            if is_two_stage(self.detector) else self.detector.bbox_head)
-        return head(feats)
-
-
-def network_gflops(detector: nn.Module, size: int) -> Dict[str, float]:
-    """Giga multiply-adds of the network on one ``size`` px input.
-
-    Counted by mmengine's ``FlopAnalyzer`` (one multiply-add = one FLOP, as
-    ``get_model_complexity_info``): backbone, neck and dense or RPN head;
-    for a two-stage detector also the RoI box head's layers on the RPN's
-    ``max_per_img`` proposals (RoI feature extraction itself is not
-    counted).
-
-    Returns:
-        dict: ``gflops`` (all), ``backbone_gflops`` (its share) and
-        ``rois``, the proposals counted (0 for a single-stage detector).
-    """
-    from mmengine.analysis import FlopAnalyzer
-    param = next(detector.parameters())
-    inputs = torch.zeros(1, 3, size, size, device=param.device)
-
-    def analyse(module: nn.Module, args: tuple) -> FlopAnalyzer:
-        analyzer = FlopAnalyzer(module, args)
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        analyzer.tracer_warnings('none')
-        return analyzer
-
-    network = analyse(_Network(detector).eval(), (inputs, ))
-    flops = network.total()
-    rois = 0
-    if is_two_stage(detector):
-        rois = int(detector.test_cfg.rpn.max_per_img)
-        extractor = detector.roi_head.bbox_roi_extractor
-        out_size = extractor.roi_layers[0].output_size
-        feats = torch.zeros(rois, extractor.out_channels, *out_size).to(inputs)
-        flops += analyse(detector.roi_head.bbox_head.eval(), (feats, )).total()
-    return dict(
-        gflops=flops / 1e9,
-        backbone_gflops=network.total('detector.backbone') / 1e9,
-        rois=rois)
-
-
-def _detector(config: str,
-              options: List[str] = (),
-              ckpt: Optional[str] = None,
-              device: str = 'cpu') -> nn.Module:
+def build_detector(config: str,
+                   options: List[str] = (),
+                   ckpt: Optional[str] = None,
+                   device: str = 'cpu') -> nn.Module:
     """The config's detector in eval mode, with ``ckpt``'s weights (strict,
     weights only) or its own ``init_weights()``."""
     from dkd_mm.distillers.builder import load_teacher_weights
     from dkd_mm.registry import MODELS
     torch.manual_seed(0)
-    detector = MODELS.build(_config(config, options).model)
+    detector = MODELS.build(load_config(config, options).model)
     if ckpt:
         load_teacher_weights(detector, ckpt)
     else:
@@ -275,9 +115,9 @@ def _inputs(detector: nn.Module, size: int, count: int, data_config: str,
             data_root: str) -> List[Tuple[Tensor, DetDataSample]]:
     """:func:`mosaics` of ``data_config``'s test images on ``data_root``,
     preprocessed by ``detector``'s data preprocessor."""
-    loader = _loader(
-        _config(data_config, data_options), data_root, 'test_dataloader')
-    return mosaics(_endless(loader), detector.data_preprocessor, size, count)
+    loader = build_loader(
+        load_config(data_config, data_options), data_root, 'test_dataloader')
+    return mosaics(endless(loader), detector.data_preprocessor, size, count)
 
 
 def measure_inference(config: str,
@@ -305,8 +145,8 @@ def measure_inference(config: str,
         images), ``tiles`` (see :func:`mosaics`) and
         :func:`network_gflops`'s values.
     """
-    device = _device(device)
-    detector = _detector(config, options, ckpt, device)
+    device = pick_device(device)
+    detector = build_detector(config, options, ckpt, device)
     inputs = _inputs(detector, size, warmup + images, data_config or config,
                      data_options, data_root)
     # From here on: the forward passes' memory over the built model's
@@ -360,9 +200,9 @@ def time_alternating(models: Dict[str, list],
     Returns:
         dict: Name -> ``network_s`` and ``post_s``.
     """
-    device = _device(device)
+    device = pick_device(device)
     detectors = {
-        name: _detector(config, options, ckpt, device)
+        name: build_detector(config, options, ckpt, device)
         for name, (config, options, ckpt) in models.items()
     }
     names = list(detectors)

@@ -27,7 +27,7 @@ Checks, in order, one row each (``check | result | detail | seconds``):
    ``--train-steps`` iterations on CUDA through mmengine's Runner on the
    tiny split (128 px, batch 2; DKD with a random teacher and full weights
    from the first step): every logged loss finite, the box loss positive.
-4. ``DKD step``: ``bench.cost.measure_step`` of the teacher forward,
+4. ``DKD step``: ``bench.cost_step.measure_step`` of the teacher forward,
    the plain student and DKD (configs/rotated_retinanet/
    dkd_rotated-retinanet_r50-r18_synthetic.py: ResNet-50 teacher,
    ResNet-18 student) on synthetic images of ``--size`` px, batch

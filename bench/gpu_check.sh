@@ -10,5 +10,5 @@ cd "$ROOT"
 PY="${DKD_VENV:-$ROOT/.venv}/bin/python"
 # DKD_USE_CURRENT_PYTHON set-ups (e.g. a conda env with a CUDA torch): no venv.
 [[ -x "$PY" ]] || PY="$(command -v python3 || command -v python)"
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# bench is not installed: a module of the root, where this runs.
 exec "$PY" -m bench.gpu_check "$@"

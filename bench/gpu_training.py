@@ -133,7 +133,7 @@ def time_dkd(data_root: str,
              teacher_ckpt: Optional[str] = None,
              student_ckpt: Optional[str] = None) -> Tuple[bool, str]:
     """Mean step of the teacher forward, the plain student and DKD on the
-    GPU (``bench.cost.measure_step``), and DKD's overhead.
+    GPU (``bench.cost_step.measure_step``), and DKD's overhead.
 
     Args:
         data_root (str): Synthetic data of ``size`` px images.
@@ -149,7 +149,7 @@ def time_dkd(data_root: str,
         tuple[bool, str]: Whether every row ran on the GPU with a finite
         time, and the figures.
     """
-    from bench import cost
+    from bench.cost_step import measure_step
     rows = {}
     for name, config, mode in TIMED:
         gc.collect()
@@ -157,7 +157,7 @@ def time_dkd(data_root: str,
         torch.cuda.reset_peak_memory_stats()
         # On CUDA measure_step places the model, synchronises around each
         # step and reports torch's peak allocation as peak_mb.
-        rows[name] = cost.measure_step(
+        rows[name] = measure_step(
             config,
             mode,
             steps,

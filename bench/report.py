@@ -1,5 +1,7 @@
 """The tables of bench/run.py and the section of docs/benchmarks.md they go
-to: one invocation, one code version (its commit in the header)."""
+to: one invocation, one code version (its commit in the header); the
+sections of the other scripts (:func:`write_section`, :func:`write_after`).
+"""
 import datetime
 import os
 import os.path as osp
@@ -100,8 +102,8 @@ def code_version() -> str:
                               text=True).stdout.strip()
 
     commit = git('rev-parse', '--short', 'HEAD') or 'unknown'
-    if git('status', '--porcelain', '--', 'dkd_mm', 'configs', 'tools',
-           'bench'):
+    if git('status', '--porcelain', '--', 'dkd_mm', 'dkd_mm_data', 'configs',
+           'tools', 'bench'):
         commit += '-dirty'
     return f'commit {commit}, source {runs.source_hash()}'
 
@@ -131,3 +133,23 @@ def write_section(path: str, marker: str, body: str) -> None:
         before, after = text.rstrip('\n') + '\n\n', '\n'
     with open(path, 'w') as f:
         f.write(before + marker + '\n' + body + '\n' + marker + after)
+
+
+def write_after(path: str, marker: str, body: str, after: str) -> None:
+    """:func:`write_section`, but where the markers are missing
+    the section goes right after the section headed ``after`` (before the
+    next heading of level 1 to 3), or at the end where that is missing."""
+    text = open(path).read() if osp.isfile(path) else ''
+    if text.count(marker) < 2 and after in text:
+        start = text.index(after)
+        lines = text[start:].split('\n')
+        for i, line in enumerate(lines[1:], 1):
+            if line.startswith(('# ', '## ', '### ')):
+                end = start + len('\n'.join(lines[:i]))
+                text = (
+                    text[:end].rstrip('\n') + f'\n\n{marker}\n{marker}\n\n' +
+                    text[end:].lstrip('\n'))
+                with open(path, 'w') as f:
+                    f.write(text)
+                break
+    write_section(path, marker, body)

@@ -1,8 +1,8 @@
 """Accuracy of DKD against its peers, held out and paired.
 
-    python bench/run.py            # single-stage table -> docs/benchmarks.md
-    python bench/run.py --quick    # minutes: tiny data, a few iterations
-    python bench/run.py --pair {oriented-rcnn,rotated-fcos,retinanet-nwpu}
+    python -m bench.run          # single-stage table -> docs/benchmarks.md
+    python -m bench.run --quick  # minutes: tiny data, a few iterations
+    python -m bench.run --pair {oriented-rcnn,rotated-fcos,retinanet-nwpu}
 
 The harness (docs/benchmarks.md, "How the tables are made"): the teacher is
 trained once; then, with the same student, schedule, gradient clipping and
@@ -14,11 +14,11 @@ Seed s fixes the data order and the student's initialisation in every row,
 so rows are compared seed by seed.  A run is cached under the hash of its
 config, options and the package's source: a table never mixes code
 versions, and its header names the commit.  ``--pair``: a shorter table of
-another family (teacher, plain student, DKD).
+another family (teacher, plain student, DKD).  The methods, pairs and seed
+plan: bench/methods.py.
 """
 import argparse
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -29,123 +29,13 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from bench import convergence, runs, scaling
-from bench.data import NWPU, SYNTHETIC_DOTA, BenchData
+from bench.data import SYNTHETIC_DOTA, BenchData
+from bench.methods import (CALIBRATION_BATCHES, FAMILIES, METHODS, PAIR_DATA,
+                           RAZOR, SHARED_TEACHER, available, row_options,
+                           seed_count, strongest)
 from bench.per_class_ap import per_class_ap
 from bench.report import format_table, paired_table, write_report
 from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER
-
-# The benchmark pair, the demo's (bench/runs.py): the project's teacher
-# detector with a ResNet-18 backbone (a well-trained ResNet-50 teacher does not
-# fit the CPU budget) and the project's ResNet-18 student at a quarter of its
-# width.  Every method's config is used as it is, with the pair's options
-# (`pair_options`) applied on the command line.
-METHODS = {
-    'student': STUDENT,
-    # TSA alone (no teacher): separates the box loss from distillation.
-    'student (TSA)':
-    'configs/rotated_retinanet/rotated-retinanet_r18_fpn_tsa_synthetic.py',
-    'fitnet': 'configs/rotated_retinanet/'
-    'fitnet_rotated-retinanet_r50-r18_synthetic.py',
-    'fgd': 'configs/rotated_retinanet/'
-    'fgd_rotated-retinanet_r50-r18_synthetic.py',
-    'pkd': 'configs/rotated_retinanet/'
-    'pkd_rotated-retinanet_r50-r18_synthetic.py',
-    'cwd': 'configs/rotated_retinanet/'
-    'cwd_rotated-retinanet_r50-r18_synthetic.py',
-    'dkd (GD)': 'configs/rotated_retinanet/'
-    'ablation_gd_rotated-retinanet_r50-r18_synthetic.py',
-    'dkd (GD+ISD)': 'configs/rotated_retinanet/'
-    'ablation_gd-isd_rotated-retinanet_r50-r18_synthetic.py',
-    'dkd (GD+ISD+TSA)':
-    'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py',
-    # mmrazor 1.0.0's own FpnTeacherDistill + PKDLoss (the `bench` extra):
-    # upstream's distiller, so neither the warm-up hook nor a scaled row.
-    'mmrazor PKD': 'bench/configs/mmrazor_pkd_rotated-retinanet_synthetic.py',
-}
-# Each published baseline's scaled row follows it.
-METHODS = {
-    name: config
-    for published, config in METHODS.items()
-    for name in ((published, published + scaling.SCALED_SUFFIX
-                  ) if published in scaling.SCALABLE else (published, ))
-}
-RAZOR = ('mmrazor PKD', )
-BASELINES = tuple(
-    n for n in METHODS if n.split(' (')[0] in scaling.SCALABLE) + RAZOR
-# Shorter tables for the two-stage and anchor-free families and a horizontal
-# pair (`--pair`): the project's ResNet-50 teacher and ResNet-18 student of
-# each family, plain and with DKD, as the family's configs define them (with
-# the options of their data, `PAIR_DATA`, for every row alike).
-FAMILIES = {
-    'oriented-rcnn':
-    dict(
-        teacher='configs/oriented_rcnn/oriented-rcnn_r50_fpn_synthetic.py',
-        student='configs/oriented_rcnn/oriented-rcnn_r18_fpn_synthetic.py',
-        dkd='configs/oriented_rcnn/dkd_oriented-rcnn_r50-r18_synthetic.py'),
-    'rotated-fcos':
-    dict(
-        teacher='configs/rotated_fcos/rotated-fcos_r50_fpn_synthetic.py',
-        student='configs/rotated_fcos/rotated-fcos_r18_fpn_synthetic.py',
-        dkd='configs/rotated_fcos/dkd_rotated-fcos_r50-r18_synthetic.py'),
-    'retinanet-nwpu':
-    dict(
-        teacher='configs/nwpu/retinanet_r50_fpn_scratch_nwpu.py',
-        student='configs/nwpu/retinanet_r18_fpn_scratch_nwpu.py',
-        dkd='configs/nwpu/dkd_retinanet_r50-r18_fpn_scratch_nwpu.py'),
-    # The same teacher (its cached run is the one above: same settings
-    # hash), the lite ResNet-18 student (128-channel neck and head).
-    'retinanet-nwpu-lite':
-    dict(
-        teacher='configs/nwpu/retinanet_r50_fpn_scratch_nwpu.py',
-        student='configs/nwpu/retinanet_r18-lite_fpn_scratch_nwpu.py',
-        dkd='configs/nwpu/dkd_retinanet_r50-r18-lite_fpn_scratch_nwpu.py'),
-}
-# Pairs whose teacher is another pair's (same config, data and options):
-# trained once, under that pair's work dir.
-SHARED_TEACHER = {'retinanet-nwpu-lite': 'retinanet-nwpu'}
-# The data of each pair; SYNTHETIC_DOTA where unlisted.
-PAIR_DATA: Dict[str, BenchData] = {
-    'retinanet-nwpu': NWPU,
-    'retinanet-nwpu-lite': NWPU
-}
-# Seeds per method (the first N of --seeds): three for the plain student
-# and DKD, two for DKD's ablations and TSA alone, one for the rest; and
-# three for the STRONGEST baselines, ranked by their first seed's val mAP50.
-SEED_COUNTS = {
-    'student': 3,
-    'dkd (GD+ISD+TSA)': 3,
-    'dkd (GD)': 2,
-    'dkd (GD+ISD)': 2,
-    'student (TSA)': 2,
-}
-STRONGEST = 2
-# Training batches the scaled rows' calibration averages over.
-CALIBRATION_BATCHES = 8
-
-
-def pair_options(name: str) -> List[str]:
-    """Config options that make method ``name`` use the benchmark pair."""
-    if name in RAZOR:  # mmrazor's config already names the teacher
-        return [
-            f'model.architecture.{k}={v}' for k, v in STUDENT_WIDTH.items()
-        ]
-    # A name starting with 'student' is a detector config, no distiller.
-    return runs.pair_options(distiller=not name.startswith('student'))
-
-
-def row_options(pair: str, name: str) -> List[str]:
-    """The ``--cfg-options`` of method ``name``'s runs ('teacher' for the
-    teacher's) in ``pair``'s table, the teacher checkpoint aside: the
-    options of the pair's data (every row alike), then, for the single-stage
-    table, its pair's (:func:`pair_options`); a --pair family's configs are
-    its pair as written."""
-    data = PAIR_DATA.get(pair, SYNTHETIC_DOTA)
-    if name == 'teacher':
-        return data.options(False)
-    extra = data.options(not name.startswith('student'))
-    if pair == 'rotated-retinanet':
-        extra += pair_options(name)
-    return extra
 
 
 def parse_args() -> argparse.Namespace:
@@ -200,14 +90,6 @@ def parse_args() -> argparse.Namespace:
         default='docs/benchmarks.md',
         help='Markdown file the tables are written to (full runs only)')
     return parser.parse_args()
-
-
-def available(methods) -> List[str]:
-    """``methods`` without the mmrazor row where mmrazor is not installed."""
-    return [
-        m for m in methods
-        if m not in RAZOR or importlib.util.find_spec('mmrazor')
-    ]
 
 
 def run_dir(work_dir: str, name: str, seed: int) -> str:
@@ -280,43 +162,6 @@ def seconds_per_iter(run_dir: str) -> Optional[float]:
     return None
 
 
-def strongest(results: Dict[str, List[dict]],
-              count: int = STRONGEST) -> List[str]:
-    """The ``count`` baselines of ``results`` with the highest val mAP50
-    of their first seed (the test split plays no part)."""
-    ranked = sorted((n for n in results if n in BASELINES and results[n]),
-                    key=lambda n: results[n][0]['val_mAP50'],
-                    reverse=True)
-    return ranked[:count]
-
-
-def seed_count(name: str, strong: Sequence[str], seeds: int) -> int:
-    """How many of the ``seeds`` method ``name`` is run with."""
-    return seeds if name in strong else min(seeds, SEED_COUNTS.get(name, 1))
-
-
-def scale_rows(methods: Dict[str, str], names: Sequence[str],
-               options: Dict[str, List[str]], work_dir: str, data_root: str,
-               batches: int) -> None:
-    """Add each scaled row's term weights to its options (bench/scaling.py:
-    its published row and DKD, measured at the start of training)."""
-    scaled = [n for n in names if n.endswith(scaling.SCALED_SUFFIX)]
-    if not scaled:
-        return
-    ref = scaling.REFERENCE
-    reference = scaling.calibrate(methods[ref], options[ref], work_dir,
-                                  data_root, batches)
-    for name in scaled:
-        published = name[:-len(scaling.SCALED_SUFFIX)]
-        measured = scaling.calibrate(methods[published], options[published],
-                                     work_dir, data_root, batches)
-        options[name] = options[published] + scaling.scaled_options(
-            measured, reference)
-        print(
-            f'{name}: ' + ' '.join(options[name][len(options[published]):]),
-            flush=True)
-
-
 def main() -> None:
     args = parse_args()
     data = PAIR_DATA.get(args.pair, SYNTHETIC_DOTA)
@@ -383,8 +228,8 @@ def main() -> None:
          if name.startswith('student') else [f'model.teacher_ckpt={teacher}'])
         for name in methods
     }
-    scale_rows(methods, args.methods, options, args.work_dir, data_root,
-               1 if args.quick else CALIBRATION_BATCHES)
+    scaling.scale_rows(methods, args.methods, options, args.work_dir,
+                       data_root, 1 if args.quick else CALIBRATION_BATCHES)
 
     def run_seeds(name: str, seeds: Sequence[int]) -> None:
         for seed in seeds:
@@ -430,7 +275,7 @@ def main() -> None:
 def report(args: argparse.Namespace, data: BenchData, tables: List[str],
            strong: Sequence[str], seconds: float, curve: str) -> None:
     """The tables into their section of ``args.out``."""
-    command = shlex.join(['python', 'bench/run.py'] + sys.argv[1:])
+    command = shlex.join(['python', '-m', 'bench.run'] + sys.argv[1:])
     if args.pair == 'rotated-retinanet':
         pair = (f'teacher `{TEACHER}`, student `{STUDENT}` with ' +
                 ', '.join(f'{k}={v}' for k, v in STUDENT_WIDTH.items()))

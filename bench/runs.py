@@ -1,10 +1,12 @@
 """Training and testing runs for the demo and the benchmark.
 
-The one place where ``tools/run_demo.py`` and ``bench/run.py`` start
+The one place where bench/demo.py and bench/run.py start
 ``tools/train.py`` and ``tools/test.py``: the benchmark pair, the schedule
 options, the settings hash under which a finished run is cached, and the
 stage runner.  Paths are relative to the repository root, where every stage
-runs.
+runs.  The two tools run as modules of the root (``python -m tools.train``),
+so that a config's ``custom_imports`` may name a module of bench/, which is
+not installed (bench/configs/mmrazor_*.py: ``bench.mmrazor_plugin``).
 """
 import functools
 import glob
@@ -73,10 +75,11 @@ def run(cmd: List[str], log: str) -> None:
     print(f'  done in {time.time() - start:.0f} s', flush=True)
 
 
-# The code a run's result depends on beyond its config: the package and
-# the two entry points.  Part of every run's key, so that a table never
-# mixes runs of different code.
-SOURCE = ('dkd_mm/**/*.py', 'tools/train.py', 'tools/test.py')
+# The code a run's result depends on beyond its config: the package (both
+# halves) and the two entry points.  Part of every run's key, so that a
+# table never mixes runs of different code.
+SOURCE = ('dkd_mm/**/*.py', 'dkd_mm_data/**/*.py', 'tools/train.py',
+          'tools/test.py')
 
 
 @functools.lru_cache(maxsize=None)
@@ -225,7 +228,7 @@ def train(config: str,
     os.makedirs(osp.join(ROOT, out_dir), exist_ok=True)
     print(f'[{out_dir}] training {config} for {iters} iterations', flush=True)
     run([
-        sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
+        sys.executable, '-m', 'tools.train', config, '--work-dir', out_dir,
         '--cfg-options'
     ] + schedule_options(iters, data_root, seed, deterministic) + extra,
         osp.join(ROOT, out_dir, 'train.log'))
@@ -262,8 +265,9 @@ def test(config: str,
         extra (Sequence[str]): More ``--cfg-options``. Defaults to ().
     """
     out_dir = osp.dirname(ckpt)
-    run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', out_dir]
-        + list(outputs) + [
-            '--cfg-options', f'test_dataloader.dataset.data_root={data_root}/',
-            'default_hooks.visualization.draw=False'
-        ] + list(extra), osp.join(ROOT, out_dir, 'test.log'))
+    run([
+        sys.executable, '-m', 'tools.test', config, ckpt, '--work-dir', out_dir
+    ] + list(outputs) + [
+        '--cfg-options', f'test_dataloader.dataset.data_root={data_root}/',
+        'default_hooks.visualization.draw=False'
+    ] + list(extra), osp.join(ROOT, out_dir, 'test.log'))

@@ -92,7 +92,7 @@ def calibrate(config: str, options: Sequence[str], out_dir: str,
     path = osp.join(out_dir, f'calibrate_{key}.json')
     if not osp.isfile(osp.join(runs.ROOT, path)):
         runs.run([
-            sys.executable, 'bench/calibrate.py', config, '--batches',
+            sys.executable, '-m', 'bench.calibrate', config, '--batches',
             str(batches), '--data-root', data_root + '/', '--json', path,
             '--cfg-options'
         ] + list(options), osp.join(runs.ROOT, out_dir, 'calibrate.log'))
@@ -107,3 +107,25 @@ def scaled_options(method: Dict[str, object],
     share = total_share(reference['terms'], reference['detection'])
     weights = scaled_weights(method['terms'], method['detection'], share)
     return [f'model.term_weights.{k}={w:.6g}' for k, w in weights.items()]
+
+
+def scale_rows(methods: Dict[str, str], names: Sequence[str],
+               options: Dict[str, List[str]], work_dir: str, data_root: str,
+               batches: int) -> None:
+    """Add each scaled row's term weights to its options (:func:`calibrate`
+    of its published row and of DKD, at the start of training)."""
+    scaled = [n for n in names if n.endswith(SCALED_SUFFIX)]
+    if not scaled:
+        return
+    ref = REFERENCE
+    reference = calibrate(methods[ref], options[ref], work_dir, data_root,
+                          batches)
+    for name in scaled:
+        published = name[:-len(SCALED_SUFFIX)]
+        measured = calibrate(methods[published], options[published], work_dir,
+                             data_root, batches)
+        options[name] = options[published] + scaled_options(
+            measured, reference)
+        print(
+            f'{name}: ' + ' '.join(options[name][len(options[published]):]),
+            flush=True)

@@ -1,6 +1,6 @@
 """DOTA split throughput: dkd_mm's tool against mmrotate's, same outputs.
 
-    python bench/split.py [--mmrotate-dir PATH] [--nproc 2] [--write]
+    python -m bench.split [--mmrotate-dir PATH] [--nproc 2] [--write]
 
 Full-size DOTA-format scenes (:mod:`dkd_mm.testing.dota_sample`; 12 of
 2048 x 1536 and 1536 x 2048 px by default, or ``--img-dir``/``--ann-dir``)
@@ -15,7 +15,7 @@ compared: pixels (decoded), and each label file's boxes (within 0.01 px:
 mmrotate writes float32, dkd_mm two decimals), classes and difficulties.
 One difference is expected and counted apart: mmrotate marks an object
 truncated (difficulty 2) when its float32 iof is below 1, which happens to
-objects wholly inside the patch (:mod:`dkd_mm.datasets.dota_split`).  With
+objects wholly inside the patch (:mod:`dkd_mm_data.dota_split`).  With
 ``--write`` the table goes to docs/benchmarks.md between
 ``<!-- bench/split.py -->`` markers.
 """
@@ -116,12 +116,8 @@ def split_args(img_dir: str, ann_dir: str, save_dir: str, window: int,
 
 def timed(cmd: List[str]) -> float:
     """Wall seconds of a fresh process running ``cmd``."""
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(
-            [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f'{cmd} failed:\n{proc.stdout}{proc.stderr}')
@@ -265,7 +261,7 @@ def run(args: argparse.Namespace) -> str:
                     f'{num_images / medians[name]:.1f} | {ratio} | '
                     f'{folder_mib(osp.join(outs[name], "images")):.0f} |')
     lines = [
-        f'## DOTA split (`python bench/split.py --nproc {args.nproc}'
+        f'## DOTA split (`python -m bench.split --nproc {args.nproc}'
         f'{" --mmrotate-dir PATH" if ref else ""}`)', '',
         f'Date {datetime.date.today()}, {os.cpu_count()} CPU cores '
         f'({platform.processor() or platform.machine()}), cv2 '

@@ -7,7 +7,7 @@ from . import compat
 
 compat.apply()  # before mmrotate is imported anywhere below
 
-from .utils.setup_env import register_all_modules  # noqa: E402
+from .setup_env import register_all_modules  # noqa: E402
 
 __version__ = '0.1.0'
 

@@ -4,9 +4,10 @@
 # schedule as dkd_mm's PKD row (configs/rotated_retinanet/pkd_...): PKD
 # weight 10 summed over the 5 FPN levels, the student's 64-channel levels
 # mapped to the teacher's 128 by a 1x1 convolution each (dkd_mm's adapters).
-# Benchmark only: needs `pip install -e .[bench]`, which also installs the
-# `bench` package, so that `bench.mmrazor_plugin` (it applies
-# bench/mmrazor_shim.py before importing mmrazor) can be imported.
+# Benchmark only: needs mmrazor (`pip install -e .[bench]`), and
+# `bench.mmrazor_plugin` (it applies bench/mmrazor_shim.py before importing
+# mmrazor) importable: bench is not installed, so run from the repository
+# root as a module (bench/runs.py trains it with `python -m tools.train`).
 import mmengine.config  # a module: not kept among the config's fields
 
 _base_ = [

@@ -20,7 +20,7 @@ model = dict(
     # vehicle a best IoU of 0.11, so no model of the benchmark learnt them.
     # Anchors from 16 px, ratios 1:4-4:1, one scale per level, thresholds
     # 0.4 / 0.3: ships get 1.5 positives (best IoU 0.35), small vehicles 1.7
-    # (best IoU 0.41) (`python bench/assign_stats.py CONFIG`, 40 training
+    # (best IoU 0.41) (`python -m bench.assign_stats CONFIG`, 40 training
     # images).  Three scales per level (15 anchors a cell) gave ships 2.9
     # positives at the same best IoU but made a student step 1.9x slower on
     # CPU (rotated IoU of every anchor in the assigner).

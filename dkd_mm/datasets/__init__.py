@@ -4,11 +4,11 @@ they treat bad labels (:mod:`.labels`), the DOTA splitter
 
 Merging patch detections and DOTA mAP live in :mod:`dkd_mm.evaluation`.
 """
+from dkd_mm_data.dota_split import (SplitSettings, parse_patch_name,
+                                    patch_name, sliding_windows, split_image)
+from dkd_mm_data.labels import BadLabelError, LabelIssues, read_dota_labels
 from .dota import (DOTA_V1_CLASSES, DOTA_V15_CLASSES, RobustDOTADataset,
                    RobustDOTAv15Dataset)
-from .dota_split import (SplitSettings, parse_patch_name, patch_name,
-                         sliding_windows, split_image)
-from .labels import BadLabelError, LabelIssues, read_dota_labels
 from .nwpu import NWPU_CLASSES, NWPUVHR10Dataset
 from .synthetic import (PRESETS, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
                         SyntheticDOTAConfig, generate_synthetic_dota)

@@ -6,7 +6,7 @@ mmrotate's loader crashes on the ``imagesource:``/``gsd:`` header lines of
 original DOTA label files, raises KeyError on an unknown class and reads only
 ``.png``.  These loaders read original and split (mmrotate splitter) label
 files alike, find images of any :data:`~.labels.IMG_EXTENSIONS` by
-stem, and treat bad input by the rules of :mod:`dkd_mm.datasets.labels`.
+stem, and treat bad input by the rules of :mod:`dkd_mm_data.labels`.
 
 Example:
     >>> dataset = dict(type='dkd_mm.RobustDOTADataset',
@@ -22,9 +22,9 @@ from typing import Dict, List, Optional, Tuple
 from mmrotate.datasets import DOTADataset, DOTAv15Dataset
 
 from dkd_mm.registry import DATASETS
-from .labels import (CHECK_IMAGES, IMG_EXTENSIONS, InputIssue, LabelIssues,
-                     check_choice, list_images, read_dota_labels,
-                     read_image_size)
+from dkd_mm_data.labels import (CHECK_IMAGES, IMG_EXTENSIONS, InputIssue,
+                                LabelIssues, check_choice, list_images,
+                                read_dota_labels, read_image_size)
 
 DOTA_V1_CLASSES = tuple(DOTADataset.METAINFO['classes'])
 DOTA_V15_CLASSES = tuple(DOTAv15Dataset.METAINFO['classes'])
@@ -33,7 +33,7 @@ DOTA_V15_CLASSES = tuple(DOTAv15Dataset.METAINFO['classes'])
 @DATASETS.register_module()
 class RobustDOTADataset(DOTADataset):
     """DOTA v1.0 (15 classes) with the bad-input rules of
-    :mod:`~dkd_mm.datasets.labels`.
+    :mod:`~dkd_mm_data.labels`.
 
     ``ann_file`` is a folder of ``.txt`` label files, one per image, in
     split style (``x1 y1 ... x4 y4 class difficult`` per line) or original

@@ -37,10 +37,11 @@ from typing import Dict, List, Optional, Tuple
 from mmdet.datasets import BaseDetDataset
 
 from dkd_mm.registry import DATASETS
-from .labels import (IMG_EXTENSIONS, InputIssue, LabelIssues, NWPUObject,
-                     check_box, check_choice, hbox_corners, list_images,
-                     parse_nwpu_line, read_image_size, read_label_lines,
-                     read_objects)
+from dkd_mm_data.labels import (IMG_EXTENSIONS, InputIssue, LabelIssues,
+                                NWPUObject, check_box, check_choice,
+                                hbox_corners, list_images, parse_nwpu_line,
+                                read_image_size, read_label_lines,
+                                read_objects)
 
 NWPU_CLASSES = ('airplane', 'ship', 'storage tank', 'baseball diamond',
                 'tennis court', 'basketball court', 'ground track field',
@@ -91,7 +92,7 @@ def entry_name(negative: bool, stem: str) -> str:
 class NWPUVHR10Dataset(BaseDetDataset):
     """NWPU VHR-10, 10 classes, read from the original release.
 
-    Bad input follows :mod:`dkd_mm.datasets.labels`: a class id whose
+    Bad input follows :mod:`dkd_mm_data.labels`: a class id whose
     release class (1..10, :data:`NWPU_CLASSES`) is not in
     ``metainfo['classes']`` is 'unknown_class' (so a class subset keeps its
     own 0-based labels); a listed positive image without its ground

@@ -1,42 +1,55 @@
 """Building the teacher and student of a distiller from configs."""
 import copy
+import importlib.util
 import os.path as osp
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
+from mmengine.hub import get_config
 from mmengine.registry import DefaultScope
-from mmengine.utils import get_installed_path
 from torch import nn
 
 from dkd_mm.registry import MODELS
 from dkd_mm.utils.checkpoint import checkpoint_file, load_checkpoint_safely
 
 ModelSpec = Union[str, dict, ConfigDict]
+Detector = Tuple[str, ConfigDict, Optional[str]]
 
 
 def load_config(path: str) -> Config:
     """Load a config file, also from ``mmrotate::``/``mmdet::`` paths.
+
+    A package path is resolved by mmengine's ``mmengine.hub.get_config``
+    (the package's ``.mim/configs``, through its model index where the
+    config is listed).  Its ``get_model`` is not used: it builds in
+    mmengine's root registry after the package's ``register_all_modules``
+    and takes package paths only, where a distiller's detectors may be local
+    files, built in dkd_mm's registry under their file's scope
+    (:func:`build_model`).
 
     Args:
         path (str): A file path, or ``<package>::<path under configs/>``.
 
     Returns:
         Config: The parsed config.
+
+    Raises:
+        FileNotFoundError: If the file, or a package path's package, does
+            not exist.
     """
-    if '::' in path:
-        package, rel_path = path.split('::', 1)
-        try:
-            root = get_installed_path(package)
-        except Exception as exc:  # mmengine raises several types here
-            raise FileNotFoundError(
-                f'config {path!r}: package {package!r} is not installed'
-            ) from exc
-        file = osp.join(root, '.mim', 'configs', rel_path)
-    else:
-        file = path
-    if not osp.isfile(file):
-        raise FileNotFoundError(f'config file not found: {path!r}')
-    return Config.fromfile(file)
+    if '::' not in path:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'config file not found: {path!r}')
+        return Config.fromfile(path)
+    package = path.split('::', 1)[0]
+    # get_config pip-installs a package that is missing: say so instead.
+    if importlib.util.find_spec(package) is None:
+        raise FileNotFoundError(
+            f'config {path!r}: package {package!r} is not installed')
+    try:
+        return get_config(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'config file not found: {path!r}') from None
 
 
 def model_config(spec: ModelSpec,
@@ -61,6 +74,19 @@ def model_config(spec: ModelSpec,
                         f'config dict with a `type`, got {spec!r}')
     # A ConfigDict, since heads read e.g. ``test_cfg.min_bbox_size``.
     return ConfigDict(copy.deepcopy(spec)), None
+
+
+def detector_configs(cfg: Config) -> List[Detector]:
+    """``(role, model config, scope)`` of each detector of a config: the
+    model itself, or a distiller's student and teacher."""
+    scope = cfg.get('default_scope')
+    model = cfg.model
+    if not str(model.get('type', '')).endswith('DKDDistiller'):
+        return [('model', model, scope)]
+    teacher, teacher_scope = model_config(model.teacher, 'teacher')
+    student, student_scope = model_config(model.student, 'student')
+    return [('student', student, student_scope or scope),
+            ('teacher', teacher, teacher_scope or scope)]
 
 
 def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:

@@ -197,19 +197,27 @@ def predict_from_feats(
             ``test_cfg`` (``nms_pre``, ``score_thr``, ``max_per_img``, where
             it has them; the RPN keeps its own). Defaults to None (the
             detector's test-time settings).
-        head_outs (tuple, optional): The dense head's forward outputs on
-            ``feats`` (e.g. ``(cls_scores, bbox_preds)``), when the step has
-            them already: they are decoded instead of running the head
-            again. Ignored for two-stage detectors. Defaults to None.
+        head_outs (tuple, optional): The first head's forward outputs on
+            ``feats`` (a dense head's, e.g. ``(cls_scores, bbox_preds)``,
+            or a two-stage detector's RPN head's), when the caller has them
+            already: they are decoded instead of running that head again.
+            Ignored for refine-stage detectors. Defaults to None.
 
     Returns:
         list[InstanceData]: Per image ``bboxes`` (K, 4|5) tensor, ``scores``
         (K,) and ``labels`` (K,).
     """
     feats = tuple(f.detach() for f in feats)
+    metas = [s.metainfo for s in data_samples]
+    if head_outs is not None:
+        head_outs = [[o.detach() for o in out] for out in head_outs]
     if getattr(detector, 'with_roi_head', False):
-        proposals = detector.rpn_head.predict(
-            feats, data_samples, rescale=False)
+        if head_outs is None:
+            proposals = detector.rpn_head.predict(
+                feats, data_samples, rescale=False)
+        else:
+            proposals = detector.rpn_head.predict_by_feat(
+                *head_outs, batch_img_metas=metas, rescale=False)
         with overridden_test_cfg(detector.roi_head, pred_cfg):
             results = detector.roi_head.predict(
                 feats, proposals, data_samples, rescale=False)
@@ -224,11 +232,8 @@ def predict_from_feats(
             if head_outs is None:
                 results = head.predict(feats, data_samples, rescale=False)
             else:
-                outs = [[o.detach() for o in out] for out in head_outs]
                 results = head.predict_by_feat(
-                    *outs,
-                    batch_img_metas=[s.metainfo for s in data_samples],
-                    rescale=False)
+                    *head_outs, batch_img_metas=metas, rescale=False)
     else:
         raise TypeError(f'{type(detector).__name__} has neither a bbox_head '
                         'nor an RPN + RoI head to predict instances with')

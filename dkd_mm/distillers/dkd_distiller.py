@@ -327,6 +327,15 @@ class DKDDistiller(BaseModel):
         return self._context(batch_inputs, batch_data_samples, teacher_feats,
                              self._samples.records)
 
+    @property
+    def recorded_student_feats(self) -> tuple:
+        """The student's feature levels (its ``student_feat_module``'s
+        output, before the adapters) caught in the last :meth:`loss` or
+        :meth:`distill_context` call, in its graph: e.g. to take the
+        gradient of a loss term on them."""
+        feats = self._recorder.outputs[self._feat_module]
+        return (feats, ) if isinstance(feats, Tensor) else tuple(feats)
+
     def _context(self,
                  batch_inputs: Tensor,
                  batch_data_samples: list,

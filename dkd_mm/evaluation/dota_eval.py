@@ -2,7 +2,7 @@
 
 Evaluation uses mmrotate's ``eval_rbbox_map`` (VOC07 11-point AP at IoU 0.5
 by default, as ``DOTAMetric``), with the full-image labels read by
-:func:`dkd_mm.datasets.labels.read_dota_labels` (the loader's rules) and
+:func:`dkd_mm_data.labels.read_dota_labels` (the loader's rules) and
 their quadrilaterals turned into rotated boxes by ``cv2.minAreaRect``
 (``qbox2rbox``, as the pipeline's ``ConvertBoxType`` does).
 """
@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmrotate.evaluation import eval_rbbox_map
 from mmrotate.structures.bbox import qbox2rbox
 
-from dkd_mm.datasets.labels import LabelIssues, read_dota_labels
+from dkd_mm_data.labels import LabelIssues, read_dota_labels
 from .dota_merge import MergedDets
 
 

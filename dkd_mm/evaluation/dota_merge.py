@@ -3,7 +3,7 @@ of the DOTA server (the mAP of the result: :mod:`.dota_eval`).
 
 Merging mirrors mmrotate 1.x's ``DOTAMetric.merge_results``: each patch's
 rotated boxes are moved by the offsets in its name
-(``<img_id>__<size>__<x>___<y>``, see :mod:`dkd_mm.datasets.dota_split`),
+(``<img_id>__<size>__<x>___<y>``, see :mod:`dkd_mm_data.dota_split`),
 then rotated NMS (``mmcv.ops.nms_rotated``, IoU 0.1) runs per class over all
 detections of a full image, so an object seen by overlapping patches keeps
 its best detection.  Patches keep the original resolution, so no scaling is
@@ -23,7 +23,7 @@ from mmcv.ops import nms_rotated
 from mmengine.fileio import load
 from mmrotate.structures.bbox import hbox2rbox, rbox2qbox
 
-from dkd_mm.datasets.dota_split import parse_patch_name
+from dkd_mm_data.dota_split import parse_patch_name
 
 MergedDets = Dict[str, List[np.ndarray]]
 

@@ -11,9 +11,9 @@ their four 90 degree rotations.  Objects keep the synthetic set's sizes and
 contexts, a 1024 px patch holds about 20 of them (about as many as a DOTA
 patch on average; the cost of a training step on CPU grows with them), and
 a scene takes well under a second.  :func:`make_dota_sample` writes the
-scenes under ``ROOT/DOTA/{train,val}`` and runs ``tools/data/dota/split.py``
-with ``tools/data/dota/split_configs/ss_trainval.json`` (1024 px windows,
-gap 200), which gives mmrotate's layout
+scenes under ``ROOT/DOTA/{train,val}`` and splits them as
+``tools/data/dota/split.py`` with ``split_configs/ss_trainval.json`` does
+(1024 px windows, gap 200), which gives mmrotate's layout
 ``ROOT/split_ss_dota/trainval/{images,annfiles}`` that
 ``configs/_base_/datasets/dota_v1.py`` reads with
 ``data_root=ROOT/split_ss_dota/``.
@@ -26,7 +26,6 @@ Example:
 """
 import os
 import os.path as osp
-import runpy
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import cv2
@@ -34,7 +33,8 @@ import numpy as np
 
 from dkd_mm.datasets.synthetic import SYNTHETIC_CLASSES, render_scene
 from dkd_mm.datasets.synthetic.layout import render_layout
-from ._utils import REPO_ROOT
+from dkd_mm_data.dota_split import SplitSettings
+from dkd_mm_data.dota_split_run import split_folders
 
 TILE = 256
 # (width, height) of each scene: DOTA v1.0 images are 800-4000 px, mostly
@@ -44,8 +44,17 @@ SCENE_SIZES = ((2048, 1792), (1792, 2048), (2048, 1536))
 # the split joins them into trainval/ as mmrotate's ss_trainval.json does.
 NUM_VAL = 1
 SUBSETS = ('train', 'val')
-SPLIT_JSON = osp.join(REPO_ROOT, 'tools', 'data', 'dota', 'split_configs',
-                      'ss_trainval.json')
+# mmrotate's single-scale split (its ss_trainval.json, copied to
+# tools/data/dota/split_configs/): 1024 px windows, gap 200.
+SPLIT_SETTINGS = SplitSettings(
+    sizes=[1024],
+    gaps=[200],
+    rates=[1.0],
+    img_rate_thr=0.6,
+    iof_thr=0.7,
+    no_padding=False,
+    padding_value=[104, 116, 124],
+    save_ext='.png')
 
 
 class Tile(NamedTuple):
@@ -192,18 +201,13 @@ def write_dota_scenes(out_dir: str,
 
 
 def split_dota(release_dir: str, save_dir: str) -> None:
-    """Run ``tools/data/dota/split.py`` with ``ss_trainval.json``'s settings
-    on ``release_dir/{train,val}/{images,labelTxt}`` (those that exist; one
-    process)."""
-    split = runpy.run_path(
-        osp.join(REPO_ROOT, 'tools', 'data', 'dota', 'split.py'))
+    """Split ``release_dir/{train,val}/{images,labelTxt}`` (those that
+    exist; one process) with :data:`SPLIT_SETTINGS`, as
+    ``tools/data/dota/split.py --base-json ss_trainval.json`` does."""
     subsets = [s for s in SUBSETS if osp.isdir(osp.join(release_dir, s))]
     img_dirs = [osp.join(release_dir, s, 'images') for s in subsets]
     ann_dirs = [osp.join(release_dir, s, 'labelTxt') for s in subsets]
-    split['main']([
-        '--base-json', SPLIT_JSON, '--img-dirs', *img_dirs, '--ann-dirs',
-        *ann_dirs, '--save-dir', save_dir, '--nproc', '1'
-    ])
+    split_folders(img_dirs, ann_dirs, save_dir, SPLIT_SETTINGS, nproc=1)
 
 
 def make_dota_sample(root: str, seed: int = 0) -> dict:

@@ -14,13 +14,14 @@ from mmengine.config import Config
 
 import dkd_mm  # noqa: F401  (the allow-list for the runs' checkpoints)
 from bench import runs, scaling
-from bench.cost import mask_benchmark, parse_cfg_options
+from bench.cost_common import parse_cfg_options
+from bench.cost_masks import mask_benchmark
 from bench.data import NWPU, SYNTHETIC_DOTA
+from bench.methods import FAMILIES, METHODS, pair_options
 from bench.per_class_ap import per_class_ap
 from bench.report import format_table, write_section
-from bench.run import (FAMILIES, METHODS, TEACHER, pair_options, run_dir,
-                       seconds_per_iter)
-from bench.runs import ROOT
+from bench.run import run_dir, seconds_per_iter
+from bench.runs import ROOT, TEACHER
 from tests.test_tools.conftest import run_tool
 
 
@@ -177,7 +178,8 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     work_dir = str(tmp_path / 'bench')
     out = run_tool(
         [
-            'bench/run.py', '--quick', '--work-dir', work_dir, '--data-root',
+            '-m', 'bench.run', '--quick', '--work-dir', work_dir,
+            '--data-root',
             str(tmp_path / 'data'), '--methods'
         ] + methods,
         timeout=900)
@@ -232,7 +234,7 @@ def test_quick_horizontal_pair_trains_distils_and_tables(tmp_path):
     from the real predictions, the table with the NWPU columns."""
     work_dir = str(tmp_path / 'bench')
     out = run_tool([
-        'bench/run.py', '--pair', 'retinanet-nwpu', '--quick', '--work-dir',
+        '-m', 'bench.run', '--pair', 'retinanet-nwpu', '--quick', '--work-dir',
         work_dir, '--data-root',
         str(tmp_path / 'data'), '--methods', 'dkd (GD+ISD+TSA)'
     ],
@@ -274,7 +276,7 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     def measure(name: str, mode: str):
         start = time.perf_counter()
         out = run_tool([
-            'bench/cost.py', '--one', name, mode, '--steps', '1',
+            '-m', 'bench.cost', '--one', name, mode, '--steps', '1',
             '--data-root', data
         ])
         return last_json(out), time.perf_counter() - start
@@ -313,8 +315,8 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
         for config in family.values():
             assert osp.isfile(osp.join(ROOT, config)), config
     proc = subprocess.run([
-        sys.executable, 'bench/run.py', '--pair', 'rotated-fcos', '--methods',
-        'fgd', '--work-dir',
+        sys.executable, '-m', 'bench.run', '--pair', 'rotated-fcos',
+        '--methods', 'fgd', '--work-dir',
         str(tmp_path)
     ],
                           cwd=ROOT,
@@ -328,7 +330,7 @@ def test_family_pairs_exist_and_refuse_foreign_methods(tmp_path):
 
 def test_horizontal_pair_refuses_foreign_methods_before_making_data(tmp_path):
     proc = subprocess.run([
-        sys.executable, 'bench/run.py', '--pair', 'retinanet-nwpu',
+        sys.executable, '-m', 'bench.run', '--pair', 'retinanet-nwpu',
         '--methods', 'cwd', '--work-dir',
         str(tmp_path / 'bench'), '--data-root',
         str(tmp_path / 'data')
@@ -370,7 +372,7 @@ def test_table_takes_the_pairs_class_columns():
 def test_seed_counts_follow_the_benchmark_plan():
     # main() runs every row's first seed, ranks the baselines by that
     # seed's val mAP50 (strongest) and gives each row seed_count seeds.
-    from bench.run import seed_count, strongest
+    from bench.methods import seed_count, strongest
 
     def row(val, test):
         return [dict(val_mAP50=val, mAP50=test)]
@@ -464,7 +466,8 @@ def test_cfg_options_parse_as_tools_train_parses_them():
 def test_cached_only_trains_nothing(tmp_path):
     # --cached-only tables what exists: a run not trained yet is left out
     # (None), and nothing is started for it.
-    from bench.run import STUDENT, train
+    from bench.run import train
+    from bench.runs import STUDENT
     ckpt = train(
         'student',
         STUDENT,

@@ -7,16 +7,17 @@ import pytest
 import torch
 
 from bench import runs
-from bench.cost import _config
-from bench.cost_families import (DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES,
-                                 LITE_STUDENTS, data_family, pair,
-                                 trained_ckpt)
-from bench.cost_inference import (is_two_stage, mosaics, network_gflops,
-                                  same_as_predict, staged_predict)
+from bench.cost_common import load_config
+from bench.cost_inference import mosaics
 from bench.cost_memory import PeakMemory
-from bench.run import FAMILIES as run_families
-from bench.run import PAIR_DATA, SHARED_TEACHER, row_options
+from bench.cost_pairs import (DOTA_PAIR, FAMILY_NAMES, INFERENCE_NAMES,
+                              LITE_STUDENTS, data_family, pair, trained_ckpt)
+from bench.inference_stages import (network_gflops, same_as_predict,
+                                    staged_predict)
+from bench.methods import FAMILIES as run_families
+from bench.methods import PAIR_DATA, SHARED_TEACHER, row_options
 from bench.runs import ROOT
+from dkd_mm.distillers.context import is_dense
 from tests.test_tools.conftest import run_tool
 
 
@@ -29,7 +30,7 @@ def _detector(family: str):
     from dkd_mm.registry import MODELS
     torch.manual_seed(0)
     config, options = pair(family)['student']
-    detector = MODELS.build(_config(config, options).model).eval()
+    detector = MODELS.build(load_config(config, options).model).eval()
     shape = (128, 128)
     sample = DetDataSample(
         metainfo=dict(
@@ -47,7 +48,7 @@ FAMILIES = ['rotated-retinanet', 'rotated-fcos', 'oriented-rcnn']
 @pytest.mark.parametrize('family', FAMILIES)
 def test_staged_prediction_is_the_detectors_own(family):
     detector, inputs, samples = _detector(family)
-    assert is_two_stage(detector) == (family == 'oriented-rcnn')
+    assert is_dense(detector) == (family != 'oriented-rcnn')
     results, network_s, post_s = staged_predict(detector, inputs, samples)
     assert len(results[0]) > 0  # NMS ran on real candidates
     assert network_s > 0 and post_s > 0
@@ -188,7 +189,7 @@ def _cells(out: str, row: str) -> list:
 @pytest.mark.slow
 def test_quick_family_overhead(tiny_data, tmp_path):
     out = run_tool([
-        'bench/cost.py', '--family', 'rotated-retinanet', '--quick',
+        '-m', 'bench.cost', '--family', 'rotated-retinanet', '--quick',
         '--data-root', tiny_data, '--out',
         str(tmp_path / 'bench.md')
     ])
@@ -215,8 +216,9 @@ def test_quick_family_overhead(tiny_data, tmp_path):
 @pytest.mark.slow
 def test_quick_inference(tiny_data):
     out = run_tool([
-        'bench/cost.py', '--inference-1024', '--family', 'rotated-retinanet',
-        '--quick', '--size', '128', '--data-root', tiny_data
+        '-m', 'bench.cost', '--inference-1024', '--family',
+        'rotated-retinanet', '--quick', '--size', '128', '--data-root',
+        tiny_data
     ])
     assert 'GFLOPs (128 px)' in out
     assert '(1 x 1 tiles of 256 px, resized to 128 px)' in out

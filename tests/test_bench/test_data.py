@@ -9,7 +9,7 @@ from mmengine.config import Config, DictAction
 
 from bench import runs
 from bench.data import NWPU, SYNTHETIC_DOTA, make_nwpu_sample
-from bench.run import FAMILIES, PAIR_DATA, row_options
+from bench.methods import FAMILIES, PAIR_DATA, row_options
 
 
 def merged(config: str, options) -> Config:

@@ -10,9 +10,10 @@ import torch
 from mmengine.config import Config
 
 from bench import gpu_check, gpu_training
-from bench.cost import parse_cfg_options
+from bench.cost_common import parse_cfg_options
 from bench.gpu_parity import EXACT, Case, mismatch, run_case
-from bench.gpu_parity_cases import CASES, STRIDES, level_sizes, rotated_boxes
+from bench.gpu_parity_cases import CASES
+from bench.gpu_parity_inputs import STRIDES, level_sizes, rotated_boxes
 from bench.runs import ROOT
 from dkd_mm.functional import feature_strides, foreground_mask
 

@@ -6,9 +6,10 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 from mmrotate.structures import RotatedBoxes
 
-from bench.cost import _config
-from bench.nms_1024 import (MARKER, evaluate, labelled_mosaics, main,
-                            tile_boxes, write_after)
+from bench.cost_common import load_config
+from bench.mosaic_eval import evaluate, labelled_mosaics, tile_boxes
+from bench.nms_1024 import MARKER, main
+from bench.report import write_after
 from bench.runs import TEACHER
 
 SIDE = 64
@@ -82,7 +83,7 @@ def test_mosaic_labels_sit_on_their_tiles_pixels():
 
 
 def test_the_dota_metric_scores_the_mosaic_labels():
-    evaluator = _config(TEACHER).test_evaluator  # mmrotate's DOTAMetric
+    evaluator = load_config(TEACHER).test_evaluator  # mmrotate's DOTAMetric
     classes = [f'c{i}' for i in range(5)]
     samples = [sample for _, sample in labelled_mosaics(_data(), 2 * SIDE)]
     for sample in samples:  # predictions: the labels themselves

@@ -1,9 +1,9 @@
-"""bench/scaling.py's rule and the harness's seed plan (bench/run.py)."""
+"""bench/scaling.py's rule and the harness's seed plan (bench/methods.py)."""
 import pytest
 
 from bench import runs, scaling
+from bench.methods import BASELINES, METHODS, seed_count, strongest
 from bench.report import paired_table
-from bench.run import BASELINES, METHODS, seed_count, strongest
 
 
 def test_scaled_terms_add_up_to_the_references_share():

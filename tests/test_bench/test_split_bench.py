@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.split import SAME, TOOL, UPSTREAM, compare_splits, main, read_labels
-from dkd_mm.datasets.dota_split import sliding_windows
+from dkd_mm_data.dota_split import sliding_windows
 
 SMALL = ['--scene-sizes', '512x512', '--window', '256', '--gap', '64']
 

@@ -1,12 +1,29 @@
 """The DOTA sample at the real patch size: full-size scenes in the release
-format, split into mmrotate's 1024 px layout by tools/data/dota/split.py."""
+format, split into mmrotate's 1024 px layout as tools/data/dota/split.py
+splits."""
+import dataclasses
+import json
 import os.path as osp
 
 import cv2
 import numpy as np
 
 from dkd_mm.datasets import DOTA_V1_CLASSES, LabelIssues, read_dota_labels
-from dkd_mm.testing.dota_sample import rotate_corners
+from dkd_mm.testing.dota_sample import SPLIT_SETTINGS, rotate_corners
+from dkd_mm_data.dota_split import SplitSettings
+from tests.test_tools.conftest import ROOT
+
+
+def test_split_settings_are_those_of_ss_trainval_json():
+    path = osp.join(ROOT, 'tools', 'data', 'dota', 'split_configs',
+                    'ss_trainval.json')
+    with open(path) as f:
+        preset = json.load(f)
+    names = {field.name for field in dataclasses.fields(SplitSettings)}
+    assert SPLIT_SETTINGS == SplitSettings(**{
+        k: v
+        for k, v in preset.items() if k in names
+    })
 
 
 def test_rotate_corners_follows_rot90():

@@ -7,7 +7,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from dkd_mm.datasets.dota_split import SplitSettings
+from dkd_mm_data.dota_split import SplitSettings
 
 CLASSES = ('plane', 'ship', 'storage-tank', 'small-vehicle', 'large-vehicle')
 SMALL = SplitSettings(sizes=(128, ), gaps=(32, ))
@@ -44,6 +44,6 @@ def write_sample(root: str) -> str:
 def read_fields(path: str) -> List[List[str]]:
     """The whitespace-separated fields of each line of a written file, as
     text: what the writers' exact output is compared with (labels are read
-    with :func:`dkd_mm.datasets.labels.read_dota_labels`)."""
+    with :func:`dkd_mm_data.labels.read_dota_labels`)."""
     with open(path) as f:
         return [line.split() for line in f.read().splitlines()]

@@ -16,10 +16,10 @@ from mmrotate.structures import RotatedBoxes
 
 from dkd_mm.datasets.dota import (DOTA_V1_CLASSES, DOTA_V15_CLASSES,
                                   RobustDOTADataset, RobustDOTAv15Dataset)
-from dkd_mm.datasets.labels import BadLabelError, issues
 from dkd_mm.datasets.synthetic import (SyntheticDOTAConfig,
                                        generate_synthetic_dota)
 from dkd_mm.registry import DATASETS
+from dkd_mm_data.labels import BadLabelError, issues
 
 CONFIGS = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')

@@ -13,10 +13,11 @@ import pytest
 from shapely.geometry import MultiPoint, box
 
 from dkd_mm.datasets.dota import RobustDOTADataset
-from dkd_mm.datasets.dota_split import (SplitSettings, parse_patch_name,
-                                        patch_name, sliding_windows,
-                                        split_image, window_iofs)
-from dkd_mm.datasets.png_writer import stored_png
+from dkd_mm_data import dota_split_run
+from dkd_mm_data.dota_split import (SplitSettings, parse_patch_name,
+                                    patch_name, sliding_windows, split_image,
+                                    window_iofs)
+from dkd_mm_data.png_writer import stored_png
 from tests.test_datasets.dota_sample import (CLASSES, SMALL, XS, YS,
                                              read_fields, write_sample)
 from tests.test_tools.conftest import ROOT, run_tool
@@ -163,13 +164,12 @@ def test_split_pads_small_images_and_drops_bad_input(tmp_path):
 def test_split_tool_runs_without_torch(sample, tmp_path):
     # A fresh interpreter, as a user starts the tool: it splits with its
     # worker pool, and neither torch nor the OpenMMLab packages (which
-    # `import dkd_mm` registers) were imported, nor dkd_mm's __init__ run.
+    # `import dkd_mm` registers) were imported, nor dkd_mm itself.
     code = ('import runpy, sys; sys.argv[0] = "split.py"; '
             'runpy.run_path("tools/data/dota/split.py", run_name="__main__"); '
-            'heavy = ("torch", "mmcv", "mmdet", "mmrotate", "mmengine"); '
-            'print("heavy:", [m for m in heavy if m in sys.modules]); '
-            'print("registered:", hasattr(sys.modules["dkd_mm"], '
-            '"register_all_modules"))')
+            'heavy = ("torch", "mmcv", "mmdet", "mmrotate", "mmengine", '
+            '"dkd_mm"); '
+            'print("heavy:", [m for m in heavy if m in sys.modules])')
     out = str(tmp_path / 'split')
     log = run_tool([
         '-c', code, '--img-dirs',
@@ -177,14 +177,14 @@ def test_split_tool_runs_without_torch(sample, tmp_path):
         osp.join(sample, 'labelTxt'), '--save-dir', out, '--sizes', '128',
         '--gaps', '32', '--nproc', '2'
     ])
-    assert 'heavy: []' in log and 'registered: False' in log
+    assert 'heavy: []' in log
     assert len(os.listdir(osp.join(out, 'images'))) == 2 * len(XS) * len(YS)
 
 
 def test_split_tool_base_json_gives_defaults(tmp_path):
     tool = _load_tool(osp.join(ROOT, 'tools', 'data', 'dota', 'split.py'))
-    # dkd_mm is imported here: the tool uses the package's own modules.
-    assert tool.dota_split is dkd_mm.datasets.dota_split
+    # The tool is a command line over the package's own split.
+    assert tool.split_folders is dota_split_run.split_folders
     base = tmp_path / 'ms.json'
     base.write_text(
         json.dumps(

@@ -18,9 +18,9 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 from mmrotate.structures import RotatedBoxes
 
-from dkd_mm.datasets.labels import BadLabelError, issues, parse_nwpu_line
 from dkd_mm.datasets.nwpu import NWPU_CLASSES, NWPUVHR10Dataset
 from dkd_mm.testing._utils import REPO_ROOT
+from dkd_mm_data.labels import BadLabelError, issues, parse_nwpu_line
 
 REPO = osp.join(osp.dirname(__file__), '..', '..')
 CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'nwpu_vhr10.py')

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dkd_mm.datasets.png_writer import stored_png, write_stored_png
+from dkd_mm_data.png_writer import stored_png, write_stored_png
 
 
 @pytest.mark.parametrize('shape', [(7, 5, 3), (1, 1, 3), (33, 64), (1, 9)])

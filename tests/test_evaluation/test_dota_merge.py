@@ -12,11 +12,11 @@ import pytest
 import torch
 from mmrotate.structures.bbox import qbox2rbox
 
-from dkd_mm.datasets.dota_split import split_image
-from dkd_mm.datasets.labels import LabelIssues, read_dota_labels
 from dkd_mm.evaluation import (PatchDetections, evaluate_merged,
                                load_full_annotations, merge_patch_detections,
                                write_task1)
+from dkd_mm_data.dota_split import split_image
+from dkd_mm_data.labels import LabelIssues, read_dota_labels
 from tests.test_datasets.dota_sample import (CLASSES, SMALL, read_fields,
                                              write_sample)
 from tests.test_tools.conftest import run_tool, tiny_options

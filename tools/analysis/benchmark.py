@@ -18,7 +18,6 @@ initialised model (``init_weights``: RetinaNet's classifier starts at a
 import argparse
 import itertools
 import os.path as osp
-import sys
 import time
 from typing import List, Optional
 
@@ -30,11 +29,8 @@ from mmengine.runner import Runner
 from torch import nn
 
 import dkd_mm  # noqa: F401  (compat shims and registration)
-from dkd_mm.distillers.builder import build_model, load_teacher_weights
-
-# The sibling tool, also when this file is imported rather than run.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from get_flops import detector_configs  # noqa: E402
+from dkd_mm.distillers.builder import (build_model, detector_configs,
+                                       load_teacher_weights)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -20,13 +20,11 @@ from typing import List, Optional, Tuple
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from torch import nn
 
 import dkd_mm  # noqa: F401  (compat shims and registration)
-from dkd_mm.distillers.builder import build_model, model_config  # noqa
-
-Detector = Tuple[str, ConfigDict, Optional[str]]
+from dkd_mm.distillers.builder import build_model, detector_configs
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -48,19 +46,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if len(args.shape) not in (1, 2):
         parser.error('--shape takes 1 or 2 values')
     return args
-
-
-def detector_configs(cfg: Config) -> List[Detector]:
-    """``(role, model config, scope)`` of each detector of a config: the
-    model itself, or a distiller's student and teacher."""
-    scope = cfg.get('default_scope')
-    model = cfg.model
-    if not str(model.get('type', '')).endswith('DKDDistiller'):
-        return [('model', model, scope)]
-    teacher, teacher_scope = model_config(model.teacher, 'teacher')
-    student, student_scope = model_config(model.student, 'student')
-    return [('student', student, student_scope or scope),
-            ('teacher', teacher, teacher_scope or scope)]
 
 
 def padded_shape(shape: List[int], divisor: int) -> Tuple[int, int]:

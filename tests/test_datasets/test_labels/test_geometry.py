@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dkd_mm.datasets.labels import InputIssue, check_box, polygon_area
+from dkd_mm_data.labels import InputIssue, check_box, polygon_area
 
 
 def test_polygon_area_and_check_box():

@@ -1,7 +1,7 @@
 """Counting problems, the two modes, and merging the counts of workers."""
 import pytest
 
-from dkd_mm.datasets.labels import BadLabelError, LabelIssues
+from dkd_mm_data.labels import BadLabelError, LabelIssues
 
 
 def test_skip_counts_and_keeps_first_cases():

@@ -1,7 +1,7 @@
 """One line of a DOTA or NWPU VHR-10 label file."""
 import pytest
 
-from dkd_mm.datasets.labels import InputIssue, parse_dota_line, parse_nwpu_line
+from dkd_mm_data.labels import InputIssue, parse_dota_line, parse_nwpu_line
 
 GOOD = '10 10 30 10 30 30 10 30 plane 0'
 

@@ -4,9 +4,9 @@ import re
 import numpy as np
 import pytest
 
-from dkd_mm.datasets.labels import (BadLabelError, InputIssue, LabelIssues,
-                                    parse_nwpu_line, read_dota_labels,
-                                    read_objects)
+from dkd_mm_data.labels import (BadLabelError, InputIssue, LabelIssues,
+                                parse_nwpu_line, read_dota_labels,
+                                read_objects)
 
 LINES = [
     'imagesource:GoogleEarth',

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from dkd_mm.datasets.labels import LabelIssues, read_dota_labels
 from dkd_mm.datasets.synthetic import (PRESETS, SYNTHETIC_CLASSES,
                                        SYNTHETIC_PALETTE, SyntheticDOTAConfig,
                                        fill_polygon, generate_synthetic_dota,
                                        render_image)
+from dkd_mm_data.labels import LabelIssues, read_dota_labels
 
 SMALL = SyntheticDOTAConfig(
     num_train=3, num_val=2, num_test=2, img_size=128, seed=7)

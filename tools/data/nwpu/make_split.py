@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from dkd_mm.datasets.labels import list_images
 from dkd_mm.datasets.nwpu import NWPU_DIRS, entry_name
+from dkd_mm_data.labels import list_images
 
 SPLITS = ('train', 'val', 'test')
 

@@ -1,6 +1,6 @@
 """Parsing one label line: DOTA (``x1 y1 ... x4 y4 class [difficult]``)
 and NWPU VHR-10 (``(x1,y1),(x2,y2),c``), with the 'malformed' and
-'non_numeric' rules of :mod:`dkd_mm.datasets.labels`."""
+'non_numeric' rules of :mod:`dkd_mm_data.labels`."""
 import math
 import re
 from typing import List, NamedTuple, Optional

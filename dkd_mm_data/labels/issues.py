@@ -1,7 +1,7 @@
 """Counting the problems of a data set, or stopping at the first.
 
 The reasons and the rules they stand for are listed in
-:mod:`dkd_mm.datasets.labels`.  A check raises :class:`InputIssue`; the
+:mod:`dkd_mm_data.labels`.  A check raises :class:`InputIssue`; the
 caller adds the file and line and hands it to :class:`LabelIssues`, which
 counts it (``on_bad_label='skip'``) or raises :class:`BadLabelError`
 (``'error'``).
@@ -116,7 +116,7 @@ class LabelIssues:
 
 def print_log(msg: str, logger: str, level: int) -> None:
     """mmengine's ``print_log``, imported when first used: the data tools
-    import this module without mmengine (tools/data/light_import.py)."""
+    import this module without mmengine (:mod:`dkd_mm_data`)."""
     from mmengine.logging import print_log as mmengine_print_log
     mmengine_print_log(msg, logger=logger, level=level)
 

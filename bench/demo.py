@@ -1,6 +1,8 @@
 """The main job: a real teacher -> student distillation on the embedded data.
 
-    python tools/run_demo.py [--work-dir work_dirs/demo] [--quick]
+    python -m bench.demo [--work-dir work_dirs/demo] [--quick]
+
+(``bash tools/run_demo.sh`` sets the environment up first, then runs it.)
 
 Stages (each skipped when its result already exists for the same settings):
 1. generate the synthetic DOTA-format data (tools/data/make_synthetic_dota.py);
@@ -12,7 +14,8 @@ Stages (each skipped when its result already exists for the same settings):
    <work-dir>/results.md).
 
 The schedule is short so that the job ends in minutes on a 2-core CPU; the
-longer comparison lives in bench/ (see docs/benchmarks.md).
+longer comparison is bench/run.py's (see docs/benchmarks.md), on the same
+pair (bench/runs.py).
 """
 import argparse
 import json

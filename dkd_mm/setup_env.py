@@ -1,4 +1,9 @@
-"""Registration of every module dkd_mm needs, mmdet's and mmrotate's too."""
+"""Registration of every module dkd_mm needs, mmdet's and mmrotate's too.
+
+At the top of the package, beside ``registry.py``, rather than in
+``utils/`` as mmrotate has it: it imports the components, and they import
+``dkd_mm.utils``.
+"""
 import datetime
 import warnings
 

@@ -1,4 +1,4 @@
-"""Reading a whole label file by the rules of :mod:`dkd_mm.datasets.labels`.
+"""Reading a whole label file by the rules of :mod:`dkd_mm_data.labels`.
 
 :func:`read_objects` is the one read / parse / check loop: every loader and
 the DOTA splitter go through it, so a line is judged the same everywhere.

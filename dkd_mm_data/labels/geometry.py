@@ -1,4 +1,4 @@
-"""The box rules of :mod:`dkd_mm.datasets.labels`: 'degenerate' (fewer
+"""The box rules of :mod:`dkd_mm_data.labels`: 'degenerate' (fewer
 than 3 distinct corners, or a convex hull under :data:`MIN_BOX_AREA`) and
 'outside' (less than :data:`MIN_BOX_AREA` of the box in the image)."""
 from typing import List, Optional, Sequence, Tuple

@@ -22,7 +22,7 @@ output unchanged:
   with ``padding_value`` (BGR), unless ``no_padding``.
 
 Departures, where mmrotate fails or guesses: labels follow the rules of
-:mod:`~dkd_mm.datasets.labels` (headers passed over, bad lines
+:mod:`~dkd_mm_data.labels` (headers passed over, bad lines
 dropped and counted, an image without its label file dropped instead of
 split without objects); an object's area is that of its corners' convex
 hull; "wholly inside" tests the corners, where mmrotate's ``iof < 1`` in
@@ -264,7 +264,7 @@ class SplitResult(NamedTuple):
 
 def write_patch(path: str, patch: np.ndarray, compress_png: bool) -> None:
     """Write a patch; a ``.png`` uncompressed unless ``compress_png``
-    (:mod:`~dkd_mm.datasets.png_writer`), other formats with OpenCV."""
+    (:mod:`~dkd_mm_data.png_writer`), other formats with OpenCV."""
     if path.endswith('.png') and not compress_png:
         write_stored_png(path, patch)
     elif not cv2.imwrite(path, patch):
@@ -287,7 +287,7 @@ def split_image(img_path: str,
             ``annfiles/<patch>.txt``.
         settings (SplitSettings): How to split.
         on_bad_label (str): 'skip' or 'error', see
-            :class:`~dkd_mm.datasets.labels.LabelIssues`.
+            :class:`~dkd_mm_data.labels.LabelIssues`.
             Defaults to 'skip'.
         compress_png (bool): Write PNG patches with OpenCV's default
             compression (mmrotate's files: half the size, about three times
