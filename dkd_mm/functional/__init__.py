@@ -9,8 +9,9 @@ from .box_masks import (background_weights, cell_centers, feature_strides,
 from .boxes import box_areas, box_centers, box_sides, box_tensor, image_boxes
 from .fgd import fgd_masks, global_context
 from .hardness import box_hardness, status_weights
-from .instance_selection import (MISS_LOSS, Selection, flatten_gt_index,
-                                 gt_det_losses, instance_det_losses,
+from .instance_selection import (MISS_LOSS, OUTLIER_RULES, Selection,
+                                 flatten_gt_index, gt_det_losses,
+                                 instance_det_losses, outlier_limit,
                                  pairwise_iou, select_instances)
 from .levels import paired_levels
 from .normalize import pearson_normalize
@@ -25,5 +26,6 @@ __all__ = [
     'relation_matrix', 'spatial_attention', 'status_weights', 'MISS_LOSS',
     'Selection', 'flatten_gt_index', 'gt_det_losses', 'instance_det_losses',
     'pairwise_iou', 'select_instances', 'map_roi_levels', 'roi_features',
-    'fgd_masks', 'global_context', 'pearson_normalize'
+    'fgd_masks', 'global_context', 'pearson_normalize', 'OUTLIER_RULES',
+    'outlier_limit'
 ]

@@ -112,17 +112,45 @@ class Selection:
     matched_gt: Tensor
 
 
+OUTLIER_RULES = ('mean_std', 'median_mad')
+
+
+def outlier_limit(losses: Tensor, k_std: float, rule: str) -> Tensor:
+    """The loss above which a matched teacher instance is an outlier.
+
+    Args:
+        losses (Tensor): (M,) matched teacher losses, M >= 1.
+        k_std (float): Multiplier of the spread.
+        rule (str): ``'mean_std'``: mean + k std (population);
+            ``'median_mad'``: median + k * 1.4826 * median(|l - median|).
+
+    Returns:
+        Tensor: Scalar limit.
+    """
+    if rule == 'mean_std':
+        return losses.mean() + k_std * losses.std(unbiased=False)
+    # The lower median (torch's), for an even count as for an odd one.
+    median = losses.median()
+    return median + k_std * 1.4826 * (losses - median).abs().median()
+
+
 def select_instances(teacher_losses: Tensor,
                      matched_gt: Tensor,
                      student_gt_losses: Tensor,
                      gt_weights: Tensor,
-                     k_std: float = 1.0) -> Selection:
+                     k_std: float = 1.0,
+                     rule: str = 'mean_std') -> Selection:
     """Keep teacher instances that beat the student and are no outliers.
 
     Instance i matched to GT g is selected iff l_T(i) < l_S(g) and
-    l_T(i) <= mean + k_std * std of the matched teacher losses (population
-    std).  Weights w_i = (l_S(g) - l_T(i)) * gt_weights[g], normalised over
-    the selected instances.
+    l_T(i) <= limit, the limit over the matched teacher losses being
+    ``mean + k_std * std`` (population std; ``rule='mean_std'``), which for
+    a normal spread always rejects about the worst 16% with k_std = 1, or
+    ``median + k_std * 1.4826 * MAD`` (``'median_mad'``, the median absolute
+    deviation scaled to a normal std), which rejects only what lies far
+    from the bulk, and nothing where the losses agree.  Weights w_i =
+    (l_S(g) - l_T(i)) * gt_weights[g], normalised over the selected
+    instances.
 
     Args:
         teacher_losses (Tensor): (K,) l_T, inf where unmatched.
@@ -130,12 +158,16 @@ def select_instances(teacher_losses: Tensor,
             (batch-flat), -1 if unmatched.
         student_gt_losses (Tensor): (G,) l_S per GT box.
         gt_weights (Tensor): (G,) extra weight per GT box (TSA's omega).
-        k_std (float): Outlier threshold in standard deviations.
-            Defaults to 1.0.
+        k_std (float): Outlier threshold in standard deviations (or in
+            MAD-estimated ones). Defaults to 1.0.
+        rule (str): ``'mean_std'`` or ``'median_mad'``.
+            Defaults to 'mean_std'.
 
     Returns:
         Selection: Masks and weights over the K candidates.
     """
+    if rule not in OUTLIER_RULES:
+        raise ValueError(f'rule must be one of {OUTLIER_RULES}, got {rule!r}')
     matched = matched_gt >= 0
     false_positive = ~matched
     zeros = torch.zeros_like(teacher_losses)
@@ -143,7 +175,7 @@ def select_instances(teacher_losses: Tensor,
         none = torch.zeros_like(matched)
         return Selection(none, none, false_positive, zeros, matched_gt)
     matched_losses = teacher_losses[matched]
-    limit = matched_losses.mean() + k_std * matched_losses.std(unbiased=False)
+    limit = outlier_limit(matched_losses, k_std, rule)
     gt_index = matched_gt.clamp(min=0)
     margin = student_gt_losses[gt_index] - teacher_losses
     better = matched & (margin > 0)

@@ -11,9 +11,13 @@ from dkd_mm.registry import HOOKS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
 
 
-def iter_status(cur_iter: int, max_iters: int, gamma: float) -> float:
-    """psi = (iter / max_iters) ** gamma, in [0, 1]."""
-    return min(1.0, max(0.0, cur_iter / max(max_iters, 1)))**gamma
+def iter_status(cur_iter: int,
+                max_iters: int,
+                gamma: float,
+                end: float = 1.0) -> float:
+    """psi = min(1, iter / (end * max_iters)) ** gamma, in [0, 1]: 1 from
+    the fraction ``end`` of training on."""
+    return min(1.0, max(0.0, cur_iter / max(end * max_iters, 1)))**gamma
 
 
 def loss_status(ema: float, first: float) -> float:
@@ -56,10 +60,16 @@ class DKDTeacherHook(Hook):
       (``load_from`` weights) starts its EMA afresh.
 
     Args:
-        status_mode (str): 'iter': psi = (iter / max_iters) ** gamma;
+        status_mode (str): 'iter': psi = (iter / max_iters) ** gamma
+            (see ``status_end``);
             'loss': psi = clip(1 - EMA(loss) / its first value, 0, 1) of the
             student's ``status_loss_key``. Defaults to 'iter'.
         status_gamma (float): gamma of the 'iter' mode. Defaults to 1.0.
+        status_end (float): The fraction of training at which the 'iter'
+            mode's psi reaches 1: psi = min(1, iter / (status_end *
+            max_iters)) ** gamma. 1.0 reaches it only at the end, after the
+            learning-rate drops; e.g. 0.75 at the first drop of the
+            project's schedules. Defaults to 1.0.
         status_loss_key (str): The regression loss of the 'loss' mode.
             Defaults to 'loss_bbox'.
         ema_momentum (float): EMA momentum of the 'loss' mode.
@@ -80,6 +90,7 @@ class DKDTeacherHook(Hook):
     def __init__(self,
                  status_mode: str = 'iter',
                  status_gamma: float = 1.0,
+                 status_end: float = 1.0,
                  status_loss_key: str = 'loss_bbox',
                  ema_momentum: float = 0.9,
                  warmup_iters: int = 0,
@@ -91,6 +102,10 @@ class DKDTeacherHook(Hook):
                              f'{status_mode!r}')
         self.status_mode = status_mode
         self.status_gamma = status_gamma
+        if not 0 < status_end <= 1:
+            raise ValueError(f'status_end must be in (0, 1], got '
+                             f'{status_end!r}')
+        self.status_end = status_end
         self.status_loss_key = status_loss_key
         self.ema_momentum = ema_momentum
         self.warmup_iters = warmup_iters
@@ -141,7 +156,8 @@ class DKDTeacherHook(Hook):
                           data_batch=None) -> None:
         model = self._distiller(runner)
         if self.status_mode == 'iter':
-            psi = iter_status(runner.iter, runner.max_iters, self.status_gamma)
+            psi = iter_status(runner.iter, runner.max_iters, self.status_gamma,
+                              self.status_end)
         else:
             psi = 0.0 if self._ema is None else loss_status(
                 self._ema, self._first)

@@ -61,6 +61,12 @@ class DynamicGlobalDistillLoss(nn.Module):
         standardize (bool): Standardise both maps first. False gives the
             earlier raw-feature form (sums over cells, weights tied to one
             pair's feature scale; docs/method.md, history). Defaults to True.
+        attention_from (str): Which teacher map the attentions ``A_s``,
+            ``A_c`` are taken from: ``'standardized'`` (the map the errors
+            compare; every channel then has unit spread, so ``A_c`` is
+            about 1 everywhere) or ``'raw'`` (the teacher's own levels,
+            where channels differ in activation). Defaults to
+            'standardized'.
         loss_weight (float): Weight of all terms. Defaults to 1.0.
     """
 
@@ -74,6 +80,7 @@ class DynamicGlobalDistillLoss(nn.Module):
                  bg_normalize: bool = True,
                  pool_size: int = 16,
                  standardize: bool = True,
+                 attention_from: str = 'standardized',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if not 0 < bg_topk_ratio <= 1:
@@ -86,6 +93,10 @@ class DynamicGlobalDistillLoss(nn.Module):
         self.bg_normalize = bg_normalize
         self.pool_size = pool_size
         self.standardize = standardize
+        if attention_from not in ('standardized', 'raw'):
+            raise ValueError("attention_from must be 'standardized' or "
+                             f"'raw', got {attention_from!r}")
+        self.attention_from = attention_from
         self.loss_weight = loss_weight
 
     def compute_maps(self, student_feats: Feats, teacher_feats: Feats,
@@ -102,16 +113,20 @@ class DynamicGlobalDistillLoss(nn.Module):
         """
         pairs, boxes = self._pairs(student_feats, teacher_feats, gt_bboxes)
         return [
-            self._level_maps(s, t, boxes, batch_input_shape) for s, t in pairs
+            self._level_maps(s, t, boxes, batch_input_shape, a)
+            for s, t, a in pairs
         ]
 
     def _pairs(self, student_feats: Feats, teacher_feats: Feats,
                gt_bboxes: List[Tensor]) -> Tuple[list, List[Tensor]]:
+        """Per level ``(S, T, T_attn)`` (the maps compared and the teacher
+        map of the attentions), and the boxes per image."""
         pairs = paired_levels(student_feats, teacher_feats)
         boxes = image_boxes(gt_bboxes, pairs[0][0].size(0))
-        if self.standardize:
-            pairs = [(pearson_normalize(s), pearson_normalize(t))
-                     for s, t in pairs]
+        compared = [(pearson_normalize(s), pearson_normalize(t),
+                     t) if self.standardize else (s, t, t) for s, t in pairs]
+        raw = self.attention_from == 'raw'
+        pairs = [(s, t, t_raw if raw else t) for s, t, t_raw in compared]
         return pairs, boxes
 
     def forward(self, student_feats: Feats, teacher_feats: Feats,
@@ -134,8 +149,9 @@ class DynamicGlobalDistillLoss(nn.Module):
         """
         pairs, boxes = self._pairs(student_feats, teacher_feats, gt_bboxes)
         fg_sum = fg_weight = bg_loss = global_loss = 0
-        for student, teacher in pairs:
-            maps = self._level_maps(student, teacher, boxes, batch_input_shape)
+        for student, teacher, attn_map in pairs:
+            maps = self._level_maps(student, teacher, boxes, batch_input_shape,
+                                    attn_map)
             num = student.size(0)
             channel_attn = maps['channel_attn_t'][:, :, None, None]
             # A_c-weighted error per cell, then the spatial weights: (N, H, W).
@@ -162,8 +178,8 @@ class DynamicGlobalDistillLoss(nn.Module):
 
     @torch.no_grad()
     def _level_maps(self, student: Tensor, teacher: Tensor,
-                    boxes: List[Tensor],
-                    batch_input_shape: Tuple[int, int]) -> dict:
+                    boxes: List[Tensor], batch_input_shape: Tuple[int, int],
+                    attn_map: Tensor) -> dict:
         feat_size = tuple(teacher.shape[-2:])
         strides = feature_strides(feat_size, batch_input_shape)
         fg_mask = torch.stack([  # float32: boxes are in pixels
@@ -177,6 +193,6 @@ class DynamicGlobalDistillLoss(nn.Module):
         return dict(
             fg_mask=fg_mask,
             bg_weight=bg_weight,
-            spatial_attn_t=spatial_attention(teacher, self.tau)[:, 0],
-            channel_attn_t=channel_attention(teacher, self.tau).flatten(1),
+            spatial_attn_t=spatial_attention(attn_map, self.tau)[:, 0],
+            channel_attn_t=channel_attention(attn_map, self.tau).flatten(1),
             discrepancy=discrepancy)

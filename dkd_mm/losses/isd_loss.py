@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dkd_mm.functional import (MISS_LOSS, Selection, box_hardness,
-                               cosine_matrix, feature_strides,
+from dkd_mm.functional import (MISS_LOSS, OUTLIER_RULES, Selection,
+                               box_hardness, cosine_matrix, feature_strides,
                                flatten_gt_index, gt_det_losses,
                                instance_det_losses, pearson_normalize,
                                roi_features, select_instances, status_weights)
@@ -40,6 +40,10 @@ class InstanceSelectionDistillLoss(nn.Module):
         iou_thr (float): IoU to match an instance to a GT box.
             Defaults to 0.5.
         k_std (float): Outlier threshold in std. Defaults to 1.0.
+        outlier_rule (str): ``'mean_std'`` (mean + k_std std of the matched
+            teacher losses) or ``'median_mad'`` (median + k_std robust std,
+            :func:`~dkd_mm.functional.instance_selection.outlier_limit`).
+            Defaults to 'mean_std'.
         miss_loss (float): Student loss of an unmatched GT box.
             Defaults to -log(0.05) + 1.
         feat_weight (float): Weight w1 of the RoI feature term, a weighted
@@ -59,6 +63,7 @@ class InstanceSelectionDistillLoss(nn.Module):
                  max_per_img: int = 100,
                  iou_thr: float = 0.5,
                  k_std: float = 1.0,
+                 outlier_rule: str = 'mean_std',
                  miss_loss: float = MISS_LOSS,
                  feat_weight: float = 1.0,
                  relation_weight: float = 1.0,
@@ -70,6 +75,10 @@ class InstanceSelectionDistillLoss(nn.Module):
         self.max_per_img = max_per_img
         self.iou_thr = iou_thr
         self.k_std = k_std
+        if outlier_rule not in OUTLIER_RULES:
+            raise ValueError(f'outlier_rule must be one of {OUTLIER_RULES}, '
+                             f'got {outlier_rule!r}')
+        self.outlier_rule = outlier_rule
         self.miss_loss = miss_loss
         self.feat_weight = feat_weight
         self.relation_weight = relation_weight
@@ -113,7 +122,7 @@ class InstanceSelectionDistillLoss(nn.Module):
         selection = select_instances(
             torch.cat(t_losses),
             flatten_gt_index(t_match, [len(g) for g in gt_bboxes]),
-            torch.cat(s_gt), omega, self.k_std)
+            torch.cat(s_gt), omega, self.k_std, self.outlier_rule)
         return cands, selection
 
     def forward(self, student_feats: Sequence[Tensor],

@@ -36,7 +36,12 @@ class TSALoss(nn.Module):
 
     with ``Z = avg_factor + eps`` when ``avg_factor`` is given, else the
     number of elements of the base loss (``n`` or ``n * k``). The weights
-    are thus normalised to a weighted mean of 1, and with ``omega == 1``
+    are thus normalised to a weighted mean of 1 per call (``normalize=
+    'call'``; a dense head calls its box loss once per FPN level, whose
+    anchors are of one size, so the small-object term then largely cancels
+    within a level); ``normalize='none'`` keeps ``omega`` as it is (the
+    loss grows with the batch's hardness late in training; the first
+    factor above is left out). With ``omega == 1``
     this is exactly the base loss's own ``'mean'`` reduction with the same
     ``weight`` and ``avg_factor``. Only the boxes of non-zero weight are
     computed (a dense head passes every prior, its negatives with weight
@@ -60,6 +65,8 @@ class TSALoss(nn.Module):
         psi (float, optional): Fixed training status in ``[0, 1]``; if None
             it is read each call (see :mod:`dkd_mm.utils.train_status`).
             Defaults to None.
+        normalize (str): ``'call'``: ``omega`` rescaled to a weighted mean
+            of 1 in each call; ``'none'``: as it is. Defaults to 'call'.
     """
 
     def __init__(self,
@@ -69,8 +76,13 @@ class TSALoss(nn.Module):
                  s0: float = 32.0,
                  loss_weight: float = 1.0,
                  delta_stds: Optional[Sequence[float]] = None,
-                 psi: Optional[float] = None) -> None:
+                 psi: Optional[float] = None,
+                 normalize: str = 'call') -> None:
         super().__init__()
+        if normalize not in ('call', 'none'):
+            raise ValueError("normalize must be 'call' or 'none', got "
+                             f'{normalize!r}')
+        self.normalize = normalize
         self.base_loss = MODELS.build(base_loss)
         self.lambda_ar = lambda_ar
         self.lambda_s = lambda_s
@@ -130,7 +142,8 @@ class TSALoss(nn.Module):
         omega = status_weights(
             box_hardness(target, self.lambda_ar, self.lambda_s, self.s0),
             self.psi if self.psi is not None else current_train_status())
-        omega = omega * (box_weight.sum() / (omega * box_weight).sum())
+        if self.normalize == 'call':
+            omega = omega * (box_weight.sum() / (omega * box_weight).sum())
         omega = omega.to(elements.dtype).detach()
         if reduction == 'none':
             shape = (-1, ) + (1, ) * (elements.dim() - 1)

@@ -239,3 +239,44 @@ def test_end_to_end_student_missing_a_gt():
     torch.testing.assert_close(t_loss, torch.tensor([1.]))
     assert sel.selected.tolist() == [True]
     torch.testing.assert_close(sel.weights, torch.tensor([1.]))
+
+
+def test_outlier_limit_hand_worked():
+    from dkd_mm.functional import outlier_limit
+
+    # 1..5: mean 3, population std sqrt(2): the worst (5) is always out.
+    losses = torch.tensor([1., 2., 3., 4., 5.])
+    limit = outlier_limit(losses, 1., 'mean_std')
+    torch.testing.assert_close(limit, torch.tensor(3 + 2**0.5))
+    # Median 3, |l - 3| = (2, 1, 0, 1, 2): MAD 1; 3 + 3 * 1.4826 = 7.4478:
+    # nothing out of a regular spread.
+    limit = outlier_limit(losses, 3., 'median_mad')
+    torch.testing.assert_close(limit, torch.tensor(3 + 3 * 1.4826))
+    # ... but a far loss is: (1, 2, 3, 4, 100): median 3, MAD 1.
+    far = torch.tensor([1., 2., 3., 4., 100.])
+    torch.testing.assert_close(
+        outlier_limit(far, 3., 'median_mad'), torch.tensor(3 + 3 * 1.4826))
+
+
+def test_select_instances_median_mad_rule():
+    # Five teacher instances on five GT boxes, the student worse on all
+    # (l_S = 10): mean_std (k 1) rejects the worst regular one, median_mad
+    # (k 3) keeps all but the far one.
+    teacher = torch.tensor([1., 2., 3., 4., 9.])
+    matched = torch.arange(5)
+    student = torch.full((5, ), 10.)
+    ones = torch.ones(5)
+    by_std = select_instances(teacher, matched, student, ones, 1.0)
+    assert by_std.outlier.tolist() == [False, False, False, False, True]
+    regular = torch.tensor([1., 2., 3., 4., 5.])
+    assert select_instances(regular, matched, student, ones,
+                            1.0).outlier.tolist()[-1]
+    by_mad = select_instances(regular, matched, student, ones, 3.0,
+                              'median_mad')
+    assert not by_mad.outlier.any() and by_mad.selected.all()
+    by_mad = select_instances(teacher, matched, student, ones, 3.0,
+                              'median_mad')
+    # 9 > 3 + 3 * 1.4826 = 7.45: out.
+    assert by_mad.outlier.tolist() == [False, False, False, False, True]
+    with pytest.raises(ValueError, match='rule'):
+        select_instances(teacher, matched, student, ones, 1.0, 'iqr')

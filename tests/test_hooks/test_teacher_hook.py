@@ -88,6 +88,11 @@ def test_status_helpers():
     assert iter_status(25, 100, 2.) == pytest.approx(0.0625)
     assert iter_status(150, 100, 1.) == 1.0
     assert iter_status(0, 0, 1.) == 0.0
+    # status_end 0.5: 1 from half of training on; 25 / 50 = 0.5 before.
+    assert iter_status(25, 100, 1., end=0.5) == pytest.approx(0.5)
+    assert iter_status(25, 100, 2., end=0.5) == pytest.approx(0.25)
+    assert iter_status(50, 100, 1., end=0.5) == 1.0
+    assert iter_status(90, 100, 1., end=0.5) == 1.0
     # 1 - 3 / 4 = 0.25; a loss above the first clips to 0; first <= 0 -> 0.
     assert loss_status(3., 4.) == pytest.approx(0.25)
     assert loss_status(5., 4.) == 0.0

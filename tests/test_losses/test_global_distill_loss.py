@@ -265,6 +265,27 @@ def test_compute_maps():
     assert maps[0]['fg_mask'].sum() == 1.
 
 
+def test_attentions_from_the_raw_or_the_standardised_teacher():
+    # Teacher channel 0 is 10x channel 1 everywhere (|T| = 10 and 1).
+    # Raw: A_c = C softmax(mean|T_c| / tau) = 2 softmax((10, 1) / 0.5)
+    #   = 2 / (1 + e^-18) ~ (2, 0).  Standardised: each channel has unit
+    # spread, so both channels' mean |T| agree and A_c = (1, 1).
+    gen = torch.Generator().manual_seed(0)
+    sign = torch.randint(0, 2, (2, 1, 4, 4), generator=gen) * 2. - 1
+    teacher = (torch.cat([10 * sign, -sign], dim=1), )
+    student = (torch.randn(2, 2, 4, 4, generator=gen), )
+    boxes = [torch.zeros(0, 4), torch.zeros(0, 4)]
+    raw = DynamicGlobalDistillLoss(attention_from='raw').compute_maps(
+        student, teacher, boxes, (32, 32))[0]['channel_attn_t']
+    expected = 2 / (1 + torch.exp(torch.tensor(-18.)))
+    torch.testing.assert_close(raw[:, 0], expected.expand(2))
+    std = DynamicGlobalDistillLoss().compute_maps(student, teacher, boxes,
+                                                  (32, 32))[0]
+    torch.testing.assert_close(std['channel_attn_t'], torch.ones(2, 2))
+    with pytest.raises(ValueError, match='attention_from'):
+        DynamicGlobalDistillLoss(attention_from='student')
+
+
 def test_registered_and_checks_shapes():
     loss = MODELS.build(
         dict(type='dkd_mm.DynamicGlobalDistillLoss', alpha=1e-3))

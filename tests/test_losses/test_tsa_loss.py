@@ -91,6 +91,23 @@ def test_weighting_at_psi_one_known_values():
         torch.tensor(expected))
 
 
+def test_unnormalised_weights_known_values():
+    # normalize='none': omega = (1, h) as it is, no rescaling to mean 1:
+    # mean = (1 * 1 + h * 2) / 8 (the same boxes as above).
+    target = torch.tensor([[0., 0., 64., 64.], [0., 0., 40., 10.]])
+    pred = torch.tensor([[1., 0., 64., 64.], [0., 0., 40., 12.]])
+    tsa = TSALoss(dict(type='mmdet.L1Loss'), psi=1., normalize='none')
+    torch.testing.assert_close(
+        tsa(pred, target), torch.tensor((1 + 2 * H_40X10) / 8))
+    # At psi = 0 it is the base loss in both modes.
+    torch.testing.assert_close(
+        TSALoss(dict(type='mmdet.L1Loss'), psi=0., normalize='none')(pred,
+                                                                     target),
+        torch.tensor(3 / 8))
+    with pytest.raises(ValueError, match='normalize'):
+        TSALoss(dict(type='mmdet.L1Loss'), normalize='batch')
+
+
 @pytest.fixture
 def hub():
     """A new current message hub; a fresh, empty one is current after."""
