@@ -6,7 +6,7 @@ bench/cost.py's tables measure the same rows and pairs
 (bench/cost_pairs.py).
 """
 import importlib.util
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from bench import runs, scaling
 from bench.data import NWPU, SYNTHETIC_DOTA, BenchData
@@ -111,19 +111,28 @@ def pair_options(name: str) -> List[str]:
     return runs.pair_options(distiller=not name.startswith('student'))
 
 
-def row_options(pair: str, name: str) -> List[str]:
+def row_options(
+    pair: str,
+    name: str,
+    teacher_ckpt: Optional[str] = None,
+    distill_options: Sequence[str] = ()
+) -> List[str]:
     """The ``--cfg-options`` of method ``name``'s runs ('teacher' for the
-    teacher's) in ``pair``'s table, the teacher checkpoint aside: the
-    options of the pair's data (every row alike), then, for the single-stage
-    table, its pair's (:func:`pair_options`); a --pair family's configs are
-    its pair as written."""
+    teacher's) in ``pair``'s table: the options of the pair's data (every
+    row alike), then, for the single-stage table, its pair's
+    (:func:`pair_options`); a --pair family's configs are its pair as
+    written.  A distillation row then takes the teacher's checkpoint, and
+    a row of dkd_mm's distiller (not mmrazor's) ``distill_options``."""
     data = PAIR_DATA.get(pair, SYNTHETIC_DOTA)
     if name == 'teacher':
         return data.options(False)
     extra = data.options(not name.startswith('student'))
     if pair == 'rotated-retinanet':
         extra += pair_options(name)
-    return extra
+    if name.startswith('student') or teacher_ckpt is None:
+        return extra
+    extra.append(f'model.teacher_ckpt={teacher_ckpt}')
+    return extra + ([] if name in RAZOR else list(distill_options))
 
 
 def available(methods) -> List[str]:

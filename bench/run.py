@@ -81,6 +81,14 @@ def parse_args() -> argparse.Namespace:
         help=f'Some of {list(METHODS)}. Default: all (the mmrazor row only '
         'where mmrazor is installed; for --pair families: student and DKD)')
     parser.add_argument(
+        '--distill-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='More --cfg-options for every row of dkd_mm\'s distiller (not '
+        'the teacher, the plain students or mmrazor\'s), e.g. '
+        'model.isd_instances=loss_pass; part of the runs\' cache key')
+    parser.add_argument(
         '--cached-only',
         action='store_true',
         help='Train nothing: table the runs already trained with these '
@@ -223,9 +231,8 @@ def main() -> None:
     options = {
         name:
         row_options(args.pair,
-                    name.split(scaling.SCALED_SUFFIX)[0]) +
-        ([]
-         if name.startswith('student') else [f'model.teacher_ckpt={teacher}'])
+                    name.split(scaling.SCALED_SUFFIX)[0], teacher,
+                    args.distill_options)
         for name in methods
     }
     scaling.scale_rows(methods, args.methods, options, args.work_dir,

@@ -106,3 +106,22 @@ def test_nwpu_sample_is_made_once_and_remade_alike(tmp_path):
     make_nwpu_sample(root, True, str(tmp_path))  # its own sample: accepted
     for split, text in splits.items():
         assert open(osp.join(root, 'splits', f'{split}.txt')).read() == text
+
+
+def test_distill_options_reach_only_dkd_mm_distiller_rows():
+    extra = ['model.isd_instances=loss_pass']
+    pair = 'rotated-retinanet'
+    dkd = row_options(pair, 'dkd (GD+ISD+TSA)', 'teacher.pth', extra)
+    assert dkd[-2:] == ['model.teacher_ckpt=teacher.pth'] + extra
+    assert dkd[:-2] == row_options(pair, 'dkd (GD+ISD+TSA)')
+    assert row_options(pair, 'cwd', 'teacher.pth', extra)[-1] == extra[0]
+    # mmrazor's distiller has no such key: the checkpoint only.
+    razor = row_options(pair, 'mmrazor PKD', 'teacher.pth', extra)
+    assert razor[-1] == 'model.teacher_ckpt=teacher.pth'
+    # Plain students and the teacher: neither.
+    for name in ('student', 'student (TSA)', 'teacher'):
+        assert row_options(pair, name, 'teacher.pth',
+                           extra) == row_options(pair, name)
+    # A family's DKD row alike.
+    fcos = row_options('rotated-fcos', 'dkd (GD+ISD+TSA)', 't.pth', extra)
+    assert fcos[-1] == extra[0]
