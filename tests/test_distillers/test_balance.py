@@ -129,13 +129,14 @@ def test_distiller_terms_at_their_shares_and_logged():
     inputs, samples = demo_batch()
     losses = model.loss(inputs, samples)
     detection = float(
-        detection_loss(
-            {k: losses[k].detach()
-             for k in ('loss_cls', 'loss_bbox')}))
+        detection_loss({
+            k: losses[k]
+            for k in ('loss_cls', 'loss_bbox')
+        }).detach())
     for term, share in (('loss_gd_fg', 0.5), ('loss_gd_bg', 0.2),
                         ('loss_gd_relation', 0.2)):
         # First step: each term at share * D, times the warm-up's 0.5.
-        assert float(losses[term]) == pytest.approx(
+        assert float(losses[term].detach()) == pytest.approx(
             0.5 * share * detection, rel=1e-4)
         assert float(losses[share_key(term)]) == pytest.approx(
             0.5 * share, rel=1e-4)

@@ -66,7 +66,8 @@ def test_kinds():
     assert sample_kind(
         MODELS.build(
             get_model_cfg(
-                'students/rotated-retinanet_r18_fpn_synthetic.py'))) == ANCHOR
+                'rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'))
+    ) == ANCHOR
     assert sample_kind(MODELS.build(get_model_cfg(RCNN.format(18)))) == ROI
     fcos = get_model_cfg('rotated_fcos/rotated-fcos_r18_fpn_synthetic.py')
     assert sample_kind(MODELS.build(fcos)) is None

@@ -28,7 +28,7 @@ from dkd_mm.utils.checkpoint import (CheckpointDownloadError,
                                      UnsafeCheckpointError, checkpoint_file,
                                      load_checkpoint_safely)
 
-DKD_CONFIG = osp.join(REPO_ROOT, 'configs', 'dkd',
+DKD_CONFIG = osp.join(REPO_ROOT, 'configs', 'rotated_retinanet',
                       'dkd_rotated-retinanet_r50-r18_synthetic.py')
 ZOO_NAME = 'rotated-retinanet_r50_fpn_synthetic-0123abcd.pth'
 
