@@ -285,13 +285,16 @@ def test_cost_step_of_dkd_and_mmrazor_in_subprocesses(tmp_path):
     assert set(forward) == {'seconds', 'peak_mb'}
     assert 0 < forward['seconds'] < wall
     # The same imports as bench/cost.py, then the model of the row built
-    # as measure_step builds it: the resident set before any model, and
-    # the parameters' bytes (teacher and student).
+    # as measure_step builds it: the resident set before any model (its
+    # current VmRSS: a child's ru_maxrss starts at its parent's resident
+    # set, which Linux keeps across fork and exec), and the parameters'
+    # bytes (teacher and student).
     sizes_code = (
-        'import json, resource, sys; from bench.cost_step import build; '
+        'import json, sys; from bench.cost_step import build; '
         'from bench.methods import METHODS, pair_options; '
-        'imports_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss '
-        '/ 1024; name, data = sys.argv[1:]; '
+        'imports_mb = [int(line.split()[1]) for line in '
+        'open("/proc/self/status") if line.startswith("VmRSS:")][0] / 1024; '
+        'name, data = sys.argv[1:]; '
         'model, _ = build(METHODS[name], None, pair_options(name), data); '
         'params_mb = sum(p.numel() * p.element_size() '
         'for p in model.parameters()) / 2**20; '

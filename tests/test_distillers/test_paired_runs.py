@@ -60,6 +60,7 @@ def _initial_student(config: str, data: str, work_dir: str, seed: int,
     return states[-1]
 
 
+@pytest.mark.slow
 def test_a_seed_starts_every_row_from_the_same_student(tiny_data, tmp_path,
                                                        record_hook):
     plain = _initial_student(STUDENT, tiny_data, str(tmp_path / 'a'), 5,

@@ -3,6 +3,7 @@ extraction, each as a user runs them (subprocesses on tiny data)."""
 import os.path as osp
 import re
 
+import pytest
 import torch
 
 import dkd_mm  # noqa: F401  (the allow-list for the run's checkpoints)
@@ -38,6 +39,7 @@ def test_dkd_train_two_iterations_logs_every_loss(tiny_data, teacher_ckpt,
 # Resuming the DKD config after a checkpoint (the teacher reloaded, the
 # optimizer's state restored, the same losses as an uninterrupted run) is
 # tested in test_resume_after_kill.py.
+@pytest.mark.slow
 def test_resume_from_explicit_checkpoint(tiny_data, tmp_path):
     work_dir = str(tmp_path)
     common = ['tools/train.py', STUDENT_TSA, '--work-dir', work_dir]
@@ -49,6 +51,7 @@ def test_resume_from_explicit_checkpoint(tiny_data, tmp_path):
     assert [i for i, _ in _iter_lines(log)] == ['2']
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes_gloo(tiny_data, teacher_ckpt, tmp_path):
     import subprocess
     env_cmd = [
@@ -75,6 +78,7 @@ def test_dist_train_two_processes_gloo(tiny_data, teacher_ckpt, tmp_path):
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
 
 
+@pytest.mark.slow
 def test_extract_student_and_plain_test(tiny_data, teacher_ckpt, tmp_path):
     work_dir = str(tmp_path / 'run')
     run_tool([
