@@ -85,6 +85,8 @@ def detector_configs(cfg: Config) -> List[Detector]:
         return [('model', model, scope)]
     teacher, teacher_scope = model_config(model.teacher, 'teacher')
     student, student_scope = model_config(model.student, 'student')
+    if model.get('data_preprocessor') is not None:  # as the distiller does
+        student['data_preprocessor'] = copy.deepcopy(model.data_preprocessor)
     return [('student', student, student_scope or scope),
             ('teacher', teacher, teacher_scope or scope)]
 
@@ -98,27 +100,43 @@ def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
 
 
 def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> str:
-    """Load a teacher checkpoint strictly, as untrusted input.
+    """Load a teacher checkpoint strictly, as untrusted input
+    (:func:`load_detector_weights`).
+
+    Returns:
+        str: The local file the weights came from (``ckpt_path``, or the
+        cached download of a URL).
+    """
+    load_detector_weights(teacher, ckpt_path, 'teacher')
+    return checkpoint_file(ckpt_path)
+
+
+def load_detector_weights(detector: nn.Module,
+                          ckpt_path: str,
+                          role: str = 'detector') -> dict:
+    """Load a detector checkpoint strictly, as untrusted input.
 
     Accepts a detector checkpoint (``state_dict`` keys of the detector, as
     in mmrotate's and mmdet's model zoos, with or without ``meta``) and a
     distiller checkpoint whose ``student.`` weights are the detector's.
 
     Args:
-        teacher (nn.Module): The teacher detector.
+        detector (nn.Module): The detector.
         ckpt_path (str): A local file, or an http(s) URL (e.g. a model zoo
             link) that is downloaded once into torch.hub's cache and then
             loaded as a local file (:func:`load_checkpoint_safely`).
+        role (str): What the detector is, for error messages ('teacher'
+            names the config field ``teacher_ckpt``). Defaults to
+            'detector'.
 
     Returns:
-        str: The local file the weights came from (``ckpt_path``, or the
-        cached download of a URL).
+        dict: The checkpoint's ``meta`` (empty if it has none).
 
     Raises:
         FileNotFoundError: If the file does not exist.
         CheckpointDownloadError: If a URL cannot be downloaded.
         UnsafeCheckpointError: If unpickling it would run code.
-        ValueError: If its weights do not match the teacher config.
+        ValueError: If its weights do not match the detector's config.
     """
     ckpt = load_checkpoint_safely(ckpt_path)
     state_dict = ckpt.get('state_dict', ckpt)
@@ -131,14 +149,16 @@ def load_teacher_weights(teacher: nn.Module, ckpt_path: str) -> str:
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in state_dict.items()
     }
+    name = 'teacher_ckpt' if role == 'teacher' else f'{role} checkpoint'
     try:
-        result = teacher.load_state_dict(state_dict, strict=False)
+        result = detector.load_state_dict(state_dict, strict=False)
     except RuntimeError as exc:  # shape mismatches
-        raise ValueError(f'teacher_ckpt {ckpt_path!r} does not match the '
-                         f'teacher config: {exc}') from None
+        raise ValueError(f'{name} {ckpt_path!r} does not match the {role} '
+                         f'config: {exc}') from None
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(
-            f'teacher_ckpt {ckpt_path!r} does not match the teacher config: '
+            f'{name} {ckpt_path!r} does not match the {role} config: '
             f'missing keys {result.missing_keys[:8]}, unexpected keys '
             f'{result.unexpected_keys[:8]}')
-    return checkpoint_file(ckpt_path)
+    meta = ckpt.get('meta') if 'state_dict' in ckpt else None
+    return dict(meta or {})
