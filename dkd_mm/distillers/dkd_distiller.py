@@ -277,10 +277,9 @@ class DKDDistiller(BaseModel):
             for k, v in terms.items()
         }
         if self.balancer is not None:  # each term's share, as applied
+            denominator = detection.detach().float().clamp(min=1e-12)
             stats.update({
-                share_key(k):
-                v.detach().float() /
-                detection.detach().float().clamp(min=1e-12)
+                share_key(k): v.detach().float() / denominator
                 for k, v in terms.items()
             })
         for key, value in {**terms, **stats}.items():
@@ -343,10 +342,8 @@ class DKDDistiller(BaseModel):
                  records: Optional[list] = None) -> DistillContext:
         """The context of a step whose student pass was recorded
         (``records``: its positive samples, where they were recorded)."""
-        raw_feats = self._recorder.outputs[self._feat_module]
-        if isinstance(raw_feats, Tensor):
-            raw_feats = (raw_feats, )
-        raw_feats, teacher_feats = tuple(raw_feats), tuple(teacher_feats)
+        raw_feats, teacher_feats = self.recorded_student_feats, tuple(
+            teacher_feats)
         if len(raw_feats) != len(self.adapters):
             raise ValueError(f'the student gave {len(raw_feats)} feature '
                              f'levels, but it gave {len(self.adapters)} when '
