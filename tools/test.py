@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 
 import dkd_mm  # noqa: F401  (compat shims and registration)
 from dkd_mm.distillers.builder import load_config
-from dkd_mm.engine.launch import prepare_distributed
+from dkd_mm.engine.launch import finish_distributed, prepare_distributed
 from dkd_mm.utils import extract_student
 from dkd_mm.utils.checkpoint import download_checkpoint, is_url
 
@@ -95,6 +95,7 @@ def main() -> None:
     if args.metrics_out is not None and runner.rank == 0:
         with open(args.metrics_out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+    finish_distributed()
 
 
 if __name__ == '__main__':

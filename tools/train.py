@@ -15,7 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import dkd_mm  # noqa: F401  (compat shims and registration)
-from dkd_mm.engine.launch import prepare_distributed
+from dkd_mm.engine.launch import finish_distributed, prepare_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,6 +78,7 @@ def main() -> None:
         Runner.from_cfg(cfg)
         if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -25,8 +25,9 @@ def prepare_distributed(cfg: Config) -> None:
     if cfg.launcher != 'pytorch':
         raise RuntimeError(f'launcher={cfg.launcher!r} needs CUDA; on a CPU '
                            'machine use tools/dist_train.sh (pytorch).')
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    env_cfg = dict(cfg.get('env_cfg') or {})
+    env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
+    cfg.env_cfg = env_cfg
     if not dist.is_initialized():
         dist.init_process_group(
             backend='gloo',
@@ -40,3 +41,16 @@ def prepare_distributed(cfg: Config) -> None:
         wrapper.setdefault('find_unused_parameters',
                            cfg.get('find_unused_parameters', False))
         cfg.model_wrapper_cfg = wrapper
+
+
+def finish_distributed() -> None:
+    """Close the process group that a distributed run opened, on every rank.
+
+    Left to the interpreter's exit, gloo's worker threads can be destroyed
+    while still joinable (``terminate called without an active exception``,
+    SIGABRT), which turns a finished run into a failed launch.  The barrier
+    lets every rank finish its last collective before any rank closes.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
