@@ -18,9 +18,10 @@ Checks, in order, one row each (``check | result | detail | seconds``):
    GPU. A CPU-only build fails here, saying how to fix it, and the checks
    that need the ops are skipped.
 2. ``parity``: every loss of dkd_mm.losses and every function of
-   dkd_mm.functional they use, values and gradients, the same inputs on
-   the CPU and the GPU (bench/gpu_parity_cases.py; the tolerances are in
-   bench/gpu_parity.py).
+   dkd_mm.functional they use, and the instances that ISD takes from the
+   student's loss pass (dkd_mm.distillers.samples), values and gradients,
+   the same inputs on the CPU and the GPU (bench/gpu_parity_cases.py; the
+   tolerances are in bench/gpu_parity.py).
 3. ``rotated FCOS``: every configs/rotated_fcos/*.py with mmrotate's
    RotatedIoULoss in place of GWD (``cuda_box_loss_options`` of
    bench/gpu_training.py, what ``--cfg-options`` would change),
@@ -28,7 +29,8 @@ Checks, in order, one row each (``check | result | detail | seconds``):
    tiny split (128 px, batch 2; DKD with a random teacher and full weights
    from the first step): every logged loss finite, the box loss positive.
 4. ``DKD step``: ``bench.cost_step.measure_step`` of the teacher forward,
-   the plain student and DKD (configs/rotated_retinanet/
+   the plain student and DKD, with ISD's instances from both detectors'
+   predictions and from the student's loss pass (configs/rotated_retinanet/
    dkd_rotated-retinanet_r50-r18_synthetic.py: ResNet-50 teacher,
    ResNet-18 student) on synthetic images of ``--size`` px, batch
    ``--batch-size``; the overhead DKD / (student + teacher forward) and

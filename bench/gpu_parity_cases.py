@@ -16,6 +16,7 @@ from bench.gpu_parity_inputs import (CHANNELS, INPUT, STRIDES, feature_pair,
                                      features, horizontal_boxes, jittered,
                                      level_sizes, predictions, rotated_boxes)
 from dkd_mm import functional as fn
+from dkd_mm.distillers import samples
 from dkd_mm.losses import (CWDLoss, DynamicGlobalDistillLoss, FGDLoss,
                            FitNetLoss, InstanceSelectionDistillLoss, PKDLoss,
                            TSALoss)
@@ -123,6 +124,41 @@ def _instance_selection(preds: List[InstanceData], gts: List[Tensor],
         gt_losses=gt_losses,
         flat=flat,
         selection=sel)
+
+
+def _loss_pass_inputs(gen: torch.Generator) -> dict:
+    """Eight positive priors of three ground-truth boxes per box kind, their
+    decoded boxes near the boxes they were assigned to, and their logits."""
+    gt = torch.tensor([0, 2, 1, 0, 2, 2, 1, 0])
+    rgt, hgt = rotated_boxes(gen, 3), horizontal_boxes(gen, 3)
+    return dict(
+        gt=gt,
+        labels=torch.tensor([3, 0, 4]),
+        rboxes=jittered(gen, rgt[gt], 3),
+        rgt=rgt,
+        hboxes=jittered(gen, hgt[gt], 3),
+        hgt=hgt,
+        sigmoid_logits=torch.randn(8, 5, generator=gen),
+        softmax_logits=torch.randn(8, 6, generator=gen))
+
+
+def _loss_pass(gt: Tensor, labels: Tensor, rboxes: Tensor, rgt: Tensor,
+               hboxes: Tensor, hgt: Tensor, sigmoid_logits: Tensor,
+               softmax_logits: Tensor) -> dict:
+    """ISD's instances from the loss pass (dkd_mm.distillers.samples): each
+    ground-truth box's sample of least ``-log p + 1 - IoU``."""
+    out = {}
+    for kind, logits, sigmoid in (('sigmoid', sigmoid_logits, True),
+                                  ('softmax', softmax_logits, False)):
+        out[f'probs_{kind}'] = samples.class_probs(logits, labels[gt], sigmoid)
+    for kind, boxes, gt_boxes in (('rotated', rboxes, rgt), ('horizontal',
+                                                             hboxes, hgt)):
+        out[f'iou_{kind}'] = samples.aligned_iou(boxes, gt_boxes[gt])
+        picked = samples.representatives(
+            out['probs_sigmoid'], boxes, gt,
+            InstanceData(bboxes=gt_boxes, labels=labels))
+        out[f'instances_{kind}'] = dict(picked.items())
+    return out
 
 
 def _roi_features(feats: List[Tensor], rboxes: List[Tensor],
@@ -253,6 +289,12 @@ CASES = [
         },
         lambda teacher_preds, gt_bboxes, gt_labels: _instance_selection(
             teacher_preds, gt_bboxes, gt_labels),
+        tol=RELAXED,
+        needs_ops=True),
+    Case(
+        'distillers.samples (loss-pass ISD instances)',
+        _loss_pass_inputs,
+        _loss_pass,
         tol=RELAXED,
         needs_ops=True),
     Case(

@@ -13,12 +13,16 @@ from bench.runs import ROOT
 ROTATED_IOU = dict(type='mmrotate.RotatedIoULoss', loss_weight=1.0)
 FCOS_CONFIGS = 'configs/rotated_fcos/*.py'
 # The timed pair: DKD's configs on the synthetic data (ResNet-50 teacher,
-# ResNet-18 student), and each row's measure_step mode.
+# ResNet-18 student); each row's measure_step mode and more --cfg-options
+# (DKD twice: ISD's instances from both detectors' predictions, today's
+# default, and from the student's loss pass).
 TEACHER = 'configs/rotated_retinanet/rotated-retinanet_r50_fpn_synthetic.py'
 STUDENT = 'configs/rotated_retinanet/rotated-retinanet_r18_fpn_synthetic.py'
 DKD = 'configs/rotated_retinanet/dkd_rotated-retinanet_r50-r18_synthetic.py'
-TIMED = (('teacher forward', TEACHER, 'forward'),
-         ('student', STUDENT, 'train'), ('DKD', DKD, 'train'))
+LOSS_PASS = ['model.isd_instances=loss_pass']
+TIMED = (('teacher forward', TEACHER, 'forward',
+          []), ('student', STUDENT, 'train', []), ('DKD', DKD, 'train', []),
+         ('DKD, loss-pass ISD', DKD, 'train', LOSS_PASS))
 
 # Rotated FCOS with the CUDA box loss ------------------------------------
 
@@ -151,7 +155,7 @@ def time_dkd(data_root: str,
     """
     from bench.cost_step import measure_step
     rows = {}
-    for name, config, mode in TIMED:
+    for name, config, mode, extra in TIMED:
         gc.collect()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -161,21 +165,23 @@ def time_dkd(data_root: str,
             config,
             mode,
             steps,
-            teacher_ckpt if name == 'DKD' else None,
-            size_options(config, size, batch),
+            teacher_ckpt if config == DKD else None,
+            size_options(config, size, batch) + extra,
             data_root=data_root,
             student_ckpt=student_ckpt if mode == 'train' else None,
             device='cuda')
-    teacher, student, dkd = (rows[name]['seconds'] for name, _, _ in TIMED)
+    teacher, student, dkd, dkd_lp = (rows[name]['seconds']
+                                     for name, *_ in TIMED)
     on_gpu = all(r['peak_mb'] > 0 for r in rows.values())
     ok = on_gpu and all(
-        math.isfinite(t) and t > 0 for t in (teacher, student, dkd))
+        math.isfinite(t) and t > 0 for t in (teacher, student, dkd, dkd_lp))
     memory = ' / '.join(f'{r["peak_mb"]:.0f}' for r in rows.values())
+    base = student + teacher
     detail = (f'{size} px, batch {batch}, mean of {steps} steps: teacher '
               f'fwd {teacher:.3f} s, student {student:.3f} s, DKD {dkd:.3f} '
-              f's; DKD / (student + teacher fwd) = '
-              f'{dkd / (student + teacher):.2f}; peak GPU memory {memory} '
-              'MB; teacher ' +
+              f's, DKD with loss-pass ISD {dkd_lp:.3f} s; DKD / (student + '
+              f'teacher fwd) = {dkd / base:.2f}, {dkd_lp / base:.2f} with '
+              f'loss-pass ISD; peak GPU memory {memory} MB; teacher ' +
               (teacher_ckpt or 'random (ISD understated; --teacher-ckpt)'))
     if not on_gpu:
         detail = 'measure_step left the model on the CPU; ' + detail

@@ -127,7 +127,7 @@ def test_every_rotated_fcos_config_gets_the_cuda_box_loss(tmp_path):
 
 
 def test_size_options_resize_every_timed_config():
-    for _, config, _ in gpu_training.TIMED:
+    for _, config, _, _ in gpu_training.TIMED:
         cfg = Config.fromfile(osp.join(ROOT, config))
         assert cfg.train_dataloader.dataset.pipeline[3].scale == (256, 256)
         cfg.merge_from_dict(
