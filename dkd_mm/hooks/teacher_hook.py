@@ -1,11 +1,12 @@
 """DKDTeacherHook: the teacher's checks, the training status, warm-up, stop."""
 import hashlib
 import logging
-from typing import Optional
+from typing import Iterable, Optional, Union
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.optim.scheduler import LinearParamScheduler
 
 from dkd_mm.registry import HOOKS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
@@ -32,6 +33,35 @@ def warmup_scale(cur_iter: int, warmup_iters: int) -> float:
     if warmup_iters <= 0:
         return 1.0
     return min(1.0, (cur_iter + 1) / warmup_iters)
+
+
+def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
+                    iters_per_epoch: int) -> int:
+    """The iterations of a run's learning-rate warm-up: the end of the
+    ramps that start at 0 and rise (mmengine's ``LinearLR``, or a scheduler
+    whose name says ``Warmup``, e.g. mmdet's ``QuadraticWarmupLR``), in
+    iterations; 0 when the schedule has none.
+
+    Args:
+        schedulers (dict | list | None): The runner's built
+            ``param_schedulers`` (a list, or a dict of lists per optimizer).
+        iters_per_epoch (int): Training iterations of an epoch, for a
+            scheduler that counts epochs.
+
+    Returns:
+        int: The warm-up's last iteration + 1, the longest of several.
+    """
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    ends = [0]
+    for s in schedulers or ():
+        if getattr(s, 'param_name', 'lr') != 'lr' or s.begin != 0:
+            continue
+        rising = isinstance(s, LinearParamScheduler) and \
+            s.start_factor < s.end_factor
+        if rising or 'Warmup' in type(s).__name__:
+            ends.append(s.end * (iters_per_epoch if s.by_epoch else 1))
+    return int(max(ends))
 
 
 def file_checksum(path: str) -> str:
@@ -74,8 +104,11 @@ class DKDTeacherHook(Hook):
             Defaults to 'loss_bbox'.
         ema_momentum (float): EMA momentum of the 'loss' mode.
             Defaults to 0.9.
-        warmup_iters (int): Linear warm-up of all distillation weights.
-            Defaults to 0 (none).
+        warmup_iters (int | str): Linear warm-up of all distillation
+            weights over this many iterations, or ``'lr'``: over the
+            learning rate's warm-up, whatever the schedule makes it
+            (:func:`lr_warmup_iters`, read when training starts, logged;
+            0 where the schedule has none). Defaults to 0 (none).
         stop_distill_iter (int, optional): Iteration from which distillation
             is off. Defaults to None.
         stop_distill_epoch (int, optional): Epoch from which distillation is
@@ -93,7 +126,7 @@ class DKDTeacherHook(Hook):
                  status_end: float = 1.0,
                  status_loss_key: str = 'loss_bbox',
                  ema_momentum: float = 0.9,
-                 warmup_iters: int = 0,
+                 warmup_iters: Union[int, str] = 0,
                  stop_distill_iter: Optional[int] = None,
                  stop_distill_epoch: Optional[int] = None,
                  eval_teacher: bool = False) -> None:
@@ -108,7 +141,11 @@ class DKDTeacherHook(Hook):
         self.status_end = status_end
         self.status_loss_key = status_loss_key
         self.ema_momentum = ema_momentum
+        if isinstance(warmup_iters, str) and warmup_iters != 'lr':
+            raise ValueError("warmup_iters must be a number of iterations "
+                             f"or 'lr', got {warmup_iters!r}")
         self.warmup_iters = warmup_iters
+        self._warmup: int = 0 if warmup_iters == 'lr' else warmup_iters
         self.stop_distill_iter = stop_distill_iter
         self.stop_distill_epoch = stop_distill_epoch
         self.eval_teacher = eval_teacher
@@ -145,6 +182,14 @@ class DKDTeacherHook(Hook):
             print_log(
                 f'DKDTeacherHook: teacher {model.teacher_ckpt} '
                 f'(sha256 {checksum}), frozen', 'current')
+        if self.warmup_iters == 'lr':
+            loader = runner.train_dataloader
+            self._warmup = lr_warmup_iters(
+                runner.param_schedulers,
+                len(loader) if hasattr(loader, '__len__') else 1)
+            print_log(
+                f'DKDTeacherHook: distillation warms up over the learning '
+                f'rate\'s warm-up, {self._warmup} iterations', 'current')
         if self.eval_teacher:
             from .teacher_eval import evaluate_teacher
             metrics = evaluate_teacher(runner, model)
@@ -168,8 +213,7 @@ class DKDTeacherHook(Hook):
                    and runner.iter >= self.stop_distill_iter) or (
                        self.stop_distill_epoch is not None
                        and runner.epoch >= self.stop_distill_epoch)
-        scale = 0.0 if stopped else warmup_scale(runner.iter,
-                                                 self.warmup_iters)
+        scale = 0.0 if stopped else warmup_scale(runner.iter, self._warmup)
         model.distill_scale = scale
         runner.message_hub.update_scalar('train/distill_scale', scale)
 

@@ -10,7 +10,8 @@ from torch import nn
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
 from dkd_mm.hooks import DKDTeacherHook
-from dkd_mm.hooks.teacher_hook import iter_status, loss_status, warmup_scale
+from dkd_mm.hooks.teacher_hook import (iter_status, loss_status,
+                                       lr_warmup_iters, warmup_scale)
 from dkd_mm.registry import HOOKS, MODELS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY, current_train_status
 
@@ -108,6 +109,78 @@ def test_warmup_scales_distillation():
     assert isinstance(hook, DKDTeacherHook)
     scales = [_step(hook, runner, i)[1] for i in range(5)]
     assert scales == [0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def _schedulers(*cfgs, epochs_of=None):
+    """mmengine's param schedulers, built as a Runner builds them."""
+    from mmdet.engine.schedulers import QuadraticWarmupLR
+    from mmengine.optim.scheduler import ConstantLR, LinearLR, MultiStepLR
+    kinds = dict(
+        LinearLR=LinearLR,
+        MultiStepLR=MultiStepLR,
+        ConstantLR=ConstantLR,
+        QuadraticWarmupLR=QuadraticWarmupLR)
+    optim = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    cfgs = [dict(c) for c in cfgs]
+    return [kinds[c.pop('type')](optim, **c) for c in cfgs]
+
+
+def test_lr_warmup_iters_reads_the_schedule():
+    warm = dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0)
+    steps = dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=600,
+        milestones=[450, 540])
+    # The project's synthetic schedule: warm-up over 50, steps after.
+    assert lr_warmup_iters(_schedulers(dict(warm, end=50), steps), 7) == 50
+    # mmdet's 1x: warm-up over 500 iterations of an epoch-based run.
+    assert lr_warmup_iters(_schedulers(dict(warm, end=500), steps), 9) == 500
+    # Counted in epochs (not converted): 2 epochs of 7 iterations = 14.
+    by_epoch = dict(warm, by_epoch=True, end=2)
+    assert lr_warmup_iters(_schedulers(by_epoch), 7) == 14
+    # mmdet's YOLOX-style quadratic warm-up, found by its name; one list
+    # per optimizer: the longest.
+    quad = dict(type='QuadraticWarmupLR', by_epoch=False, begin=0, end=30)
+    assert lr_warmup_iters(
+        dict(a=_schedulers(quad), b=_schedulers(dict(warm, end=20))), 1) == 30
+    # No warm-up: a decaying linear ramp, a ramp that starts later, a
+    # constant factor, no scheduler at all.
+    decay = dict(
+        type='LinearLR',
+        start_factor=1.0,
+        end_factor=0.1,
+        by_epoch=False,
+        begin=0,
+        end=100)
+    late = dict(warm, begin=100, end=150)
+    const = dict(
+        type='ConstantLR', factor=0.5, by_epoch=False, begin=0, end=40)
+    assert lr_warmup_iters(_schedulers(decay, late, const, steps), 7) == 0
+    assert lr_warmup_iters(None, 7) == lr_warmup_iters([], 7) == 0
+
+
+def test_warmup_follows_the_learning_rate():
+    runner = Runner(FakeDistiller())
+    runner.param_schedulers = _schedulers(
+        dict(
+            type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4))
+    runner.train_dataloader = [None] * 3
+    hook = DKDTeacherHook(warmup_iters='lr')
+    with mock.patch(LOG) as log:
+        hook.before_train(runner)
+    assert any(
+        'warms up over the learning rate\'s warm-up, 4 iterations' in str(c)
+        for c in log.call_args_list)
+    scales = [_step(hook, runner, i)[1] for i in range(5)]
+    assert scales == [0.25, 0.5, 0.75, 1.0, 1.0]
+    # Without a learning-rate warm-up, full weight from the first step.
+    runner.param_schedulers = []
+    hook.before_train(runner)
+    assert _step(hook, runner, 0)[1] == 1.0
+    with pytest.raises(ValueError, match="or 'lr'"):
+        DKDTeacherHook(warmup_iters='auto')
 
 
 def test_stop_distill_iter_and_epoch():
