@@ -1,15 +1,13 @@
-# The ResNet-18 student with DKD's training-status-aware (TSA) box loss.
-# TSA keeps the head's own loss (L1 on the coder's deltas) and only
-# re-weights the boxes: it reads the target boxes' sizes, so the head hands it
-# decoded boxes (reg_decoded_bbox=True) and TSA takes the deltas of each
-# predicted box relative to its target (`delta_stds`: the coder's stds).
-_base_ = ['./rotated-retinanet-le90_r18_fpn_1x_dota.py']
+# The ResNet-18 student with DKD's training-status-aware (TSA) box loss
+# (the why and how: _base_/distill/tsa.py).
+_base_ = [
+    './rotated-retinanet-le90_r18_fpn_1x_dota.py', '../_base_/distill/tsa.py'
+]
 
 model = dict(
     bbox_head=dict(
         reg_decoded_bbox=True,
         loss_bbox=dict(
-            _delete_=True,
-            type='dkd_mm.TSALoss',
-            base_loss={{_base_.model.bbox_head.loss_bbox}},
-            delta_stds={{_base_.model.bbox_head.bbox_coder.target_stds}})))
+            _base_.tsa_loss,
+            base_loss=_base_.model.bbox_head.loss_bbox,
+            delta_stds=_base_.model.bbox_head.bbox_coder.target_stds)))

@@ -1,11 +1,9 @@
-# The ResNet-18 student with DKD's training-status-aware (TSA) box loss.
-# The FCOS head already hands decoded boxes to its box loss: TSA wraps the
-# head's own loss (mmdet FCOS's IoU loss) and only re-weights the boxes.
-_base_ = ['./fcos_r18_fpn_1x_nwpu.py']
+# The ResNet-18 student with DKD's training-status-aware (TSA) box loss
+# (_base_/distill/tsa.py) around the FCOS head's loss on decoded boxes
+# (mmdet FCOS's IoU loss).
+_base_ = ['./fcos_r18_fpn_1x_nwpu.py', '../_base_/distill/tsa.py']
 
 model = dict(
     bbox_head=dict(
         loss_bbox=dict(
-            _delete_=True,
-            type='dkd_mm.TSALoss',
-            base_loss={{_base_.model.bbox_head.loss_bbox}})))
+            _base_.tsa_loss, base_loss=_base_.model.bbox_head.loss_bbox)))

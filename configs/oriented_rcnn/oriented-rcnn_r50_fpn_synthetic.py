@@ -8,19 +8,12 @@ _base_ = [
     'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py',
     '../_base_/datasets/synthetic_dota.py',
     '../_base_/schedules/synthetic_iter.py',
+    '../_base_/models/synthetic_two_stage.py',
 ]
 custom_imports = dict(imports=['dkd_mm'], allow_failed_imports=False)
 
-model = dict(
-    # From scratch: train every stage and let BN statistics move.
-    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
-    neck=dict(out_channels=128),
-    rpn_head=dict(in_channels=128, feat_channels=128),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=128),
-        bbox_head=dict(num_classes=5, in_channels=128)),
-    test_cfg=dict(
-        rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=200)))
+# The two-stage synthetic recipe: _base_/models/synthetic_two_stage.py.
+model = _base_.synthetic_two_stage_teacher
 
 train_dataloader = {{_base_.synthetic_train_dataloader}}
 val_dataloader = {{_base_.synthetic_val_dataloader}}

@@ -12,12 +12,15 @@
 #   val_evaluator = {{_base_.dota_val_evaluator}}
 #   test_evaluator = {{_base_.dota_test_evaluator}}
 #
-# The loaders and evaluators carry `_delete_=True`, so they replace the
-# upstream ones whole.  Not `test_dataloader = val_dataloader` there: mmengine
-# then merges one dict object twice, its `_delete_` acts on the first merge
-# only, and the test loader keeps upstream's keys (e.g. `img_shape`).
+# The loaders (./loaders.py) and evaluators carry `_delete_=True`, so they
+# replace the upstream ones whole.  Not `test_dataloader = val_dataloader`
+# there: mmengine then merges one dict object twice, its `_delete_` acts on
+# the first merge only, and the test loader keeps upstream's keys (e.g.
+# `img_shape`).
 # DOTA v1.5: dota_v15_prefixed.py.  What the data is and how it is read:
 # dota_v1.py, which gives these mmrotate's plain names.
+_base_ = './loaders.py'
+
 dota_dataset_type = 'dkd_mm.RobustDOTADataset'
 dota_data_root = 'data/split_ss_dota/'
 dota_backend_args = None
@@ -57,11 +60,8 @@ dota_test_pipeline = [
                    'scale_factor'))
 ]
 dota_train_dataloader = dict(
-    _delete_=True,
+    _base_.train_loader_defaults,
     batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
         type=dota_dataset_type,
@@ -72,12 +72,8 @@ dota_train_dataloader = dict(
         on_bad_label='skip',
         pipeline=dota_train_pipeline))
 dota_val_dataloader = dict(
-    _delete_=True,
+    _base_.val_loader_defaults,
     batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dota_dataset_type,
         data_root=dota_data_root,

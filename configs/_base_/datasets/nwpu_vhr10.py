@@ -18,6 +18,8 @@
 # curve, and with a few hundred test objects split over 10 classes the
 # 11-point VOC 2007 approximation moves in steps of 1/11 of recall.  Set
 # eval_mode='11points' only to compare with numbers reported that way.
+_base_ = './loaders.py'
+
 nwpu_data_root = 'data/NWPU VHR-10 dataset/'
 nwpu_backend_args = None
 
@@ -39,11 +41,8 @@ nwpu_test_pipeline = [
                    'scale_factor'))
 ]
 nwpu_train_dataloader = dict(
-    _delete_=True,
+    _base_.train_loader_defaults,
     batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
     dataset=dict(
         type='dkd_mm.NWPUVHR10Dataset',
@@ -54,12 +53,8 @@ nwpu_train_dataloader = dict(
         pipeline=nwpu_train_pipeline,
         backend_args=nwpu_backend_args))
 nwpu_val_dataloader = dict(
-    _delete_=True,
+    _base_.val_loader_defaults,
     batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='dkd_mm.NWPUVHR10Dataset',
         data_root=nwpu_data_root,

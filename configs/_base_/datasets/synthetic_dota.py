@@ -4,6 +4,8 @@
 # bases); a config takes them with `train_dataloader =
 # {{_base_.synthetic_train_dataloader}}` etc.  The data tool writes train/,
 # val/ and test/ below the root.
+_base_ = './loaders.py'
+
 synthetic_data_root = 'data/synthetic_dota/'
 synthetic_metainfo = dict(
     classes=('plane', 'ship', 'storage-tank', 'small-vehicle',
@@ -34,11 +36,8 @@ synthetic_val_pipeline = [
                    'scale_factor'))
 ]
 synthetic_train_dataloader = dict(
-    _delete_=True,
+    _base_.train_loader_defaults,
     batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
         type='dkd_mm.RobustDOTADataset',
@@ -50,12 +49,8 @@ synthetic_train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True),
         pipeline=synthetic_train_pipeline))
 synthetic_val_dataloader = dict(
-    _delete_=True,
+    _base_.val_loader_defaults,
     batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='dkd_mm.RobustDOTADataset',
         metainfo=synthetic_metainfo,
