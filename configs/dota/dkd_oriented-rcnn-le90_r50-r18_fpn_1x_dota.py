@@ -16,6 +16,3 @@ model = dict(
     student=_base_.model,
     teacher='mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py',
     teacher_ckpt='https://download.openmmlab.com/mmrotate/v0.1.0/oriented_rcnn/oriented_rcnn_r50_fpn_1x_dota_le90/oriented_rcnn_r50_fpn_1x_dota_le90-6d2b2ce0.pth')  # noqa: E501  # yapf: disable
-
-# Distillation warms up over the schedule's 500 learning-rate warm-up iters.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

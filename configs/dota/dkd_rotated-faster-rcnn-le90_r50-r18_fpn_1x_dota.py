@@ -17,6 +17,3 @@ model = dict(
     student=_base_.model,
     teacher='mmrotate::rotated_faster_rcnn/rotated-faster-rcnn-le90_r50_fpn_1x_dota.py',  # noqa: E501
     teacher_ckpt='https://download.openmmlab.com/mmrotate/v0.1.0/rotated_faster_rcnn/rotated_faster_rcnn_r50_fpn_1x_dota_le90/rotated_faster_rcnn_r50_fpn_1x_dota_le90-0393aa5c.pth')  # noqa: E501  # yapf: disable
-
-# Distillation warms up over the schedule's 500 learning-rate warm-up iters.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

@@ -18,6 +18,3 @@ model = dict(
     student=_base_.model,
     teacher='mmrotate::rotated_fcos/rotated-fcos-le90_r50_fpn_1x_dota.py',
     teacher_ckpt='https://download.openmmlab.com/mmrotate/v0.1.0/rotated_fcos/rotated_fcos_r50_fpn_1x_dota_le90/rotated_fcos_r50_fpn_1x_dota_le90-d87568ed.pth')  # noqa: E501  # yapf: disable
-
-# Distillation warms up over the schedule's 500 learning-rate warm-up iters.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

@@ -14,6 +14,3 @@ model = dict(
     student=_base_.model,
     teacher='{{fileDirname}}/faster-rcnn_r50_fpn_1x_nwpu.py',
     teacher_ckpt='work_dirs/faster-rcnn_r50_fpn_1x_nwpu/epoch_12.pth')
-
-# Distillation warms up with the schedule's lr: 500 iterations.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

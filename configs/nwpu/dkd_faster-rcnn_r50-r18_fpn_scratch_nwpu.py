@@ -13,6 +13,3 @@ model = dict(
     student=_base_.model,
     teacher='{{fileDirname}}/faster-rcnn_r50_fpn_scratch_nwpu.py',
     teacher_ckpt='work_dirs/faster-rcnn_r50_fpn_scratch_nwpu/epoch_12.pth')
-
-# Distillation warms up over the schedule's 500 learning-rate warm-up iters.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

@@ -13,6 +13,3 @@ model = dict(
     student=_base_.model,
     teacher='{{fileDirname}}/fcos_r50_fpn_1x_nwpu.py',
     teacher_ckpt='work_dirs/fcos_r50_fpn_1x_nwpu/epoch_12.pth')
-
-# Distillation warms up with the schedule's lr (ConstantLR): 500 iterations.
-custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]

@@ -6,7 +6,8 @@ from typing import Iterable, Optional, Union
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.optim.scheduler import LinearParamScheduler
+from mmengine.optim.scheduler import (ConstantParamScheduler,
+                                      LinearParamScheduler)
 
 from dkd_mm.registry import HOOKS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
@@ -38,9 +39,10 @@ def warmup_scale(cur_iter: int, warmup_iters: int) -> float:
 def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
                     iters_per_epoch: int) -> int:
     """The iterations of a run's learning-rate warm-up: the end of the
-    ramps that start at 0 and rise (mmengine's ``LinearLR``, or a scheduler
-    whose name says ``Warmup``, e.g. mmdet's ``QuadraticWarmupLR``), in
-    iterations; 0 when the schedule has none.
+    schedulers that start at 0 below the base rate and reach it (mmengine's
+    rising ``LinearLR``; a ``ConstantLR`` of factor < 1, mmdet's FCOS
+    warm-up; a scheduler whose name says ``Warmup``, e.g. mmdet's
+    ``QuadraticWarmupLR``), in iterations; 0 when the schedule has none.
 
     Args:
         schedulers (dict | list | None): The runner's built
@@ -59,7 +61,8 @@ def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
             continue
         rising = isinstance(s, LinearParamScheduler) and \
             s.start_factor < s.end_factor
-        if rising or 'Warmup' in type(s).__name__:
+        lowered = isinstance(s, ConstantParamScheduler) and s.factor < 1
+        if rising or lowered or 'Warmup' in type(s).__name__:
             ends.append(s.end * (iters_per_epoch if s.by_epoch else 1))
     return int(max(ends))
 

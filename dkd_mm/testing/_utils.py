@@ -26,6 +26,26 @@ def get_model_cfg(config: str) -> Config:
     return Config.fromfile(path).model
 
 
+def built_param_schedulers(cfg: Config, epoch_length: int = 100) -> list:
+    """A config's ``param_scheduler`` built as mmengine's Runner builds it
+    (on a one-parameter SGD; epoch-based ones with ``convert_to_iter_based``
+    converted at ``epoch_length`` iterations an epoch)."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    optim = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+    built = []
+    for c in cfg.param_scheduler:
+        c = dict(c)
+        c.pop('_scope_', None)  # an mmdet:: base's scope marker
+        kind = PARAM_SCHEDULERS.get(c.pop('type'))
+        if c.pop('convert_to_iter_based', False):
+            built.append(
+                kind.build_iter_from_epoch(
+                    optim, epoch_length=epoch_length, **c))
+        else:
+            built.append(kind(optim, **c))
+    return built
+
+
 def demo_batch(num_images: int = 2,
                size: int = 128,
                num_boxes: int = 3,

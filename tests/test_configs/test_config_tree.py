@@ -86,6 +86,20 @@ def test_dkd_leaf_is_short(path):
     assert 'DKDDistiller' not in text and 'DKDTeacherHook' not in text
 
 
+# What one set of defaults decides for every DKD config (issue 25): the
+# distillation weights (the losses' and the distiller's) and the warm-up,
+# which follows each schedule's learning rate (`warmup_iters='lr'`).
+TUNED = ('loss_weight', 'term_weights', 'warmup_iters', 'balance')
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIG_FILES if osp.basename(p).startswith('dkd_')],
+    ids=lambda p: osp.relpath(p, CONFIGS))
+def test_no_dkd_config_tunes_the_defaults(path):
+    text = read(path)
+    assert [t for t in TUNED if t in text] == []
+
+
 @pytest.mark.parametrize(
     'path', [p for p in CONFIG_FILES if osp.basename(p).startswith('dkd_')],
     ids=lambda p: osp.relpath(p, CONFIGS))

@@ -27,7 +27,9 @@ import dkd_mm  # noqa: F401  (registration; the run checkpoints' allow-list)
 from dkd_mm.datasets import DOTA_V1_CLASSES, parse_patch_name
 from dkd_mm.distillers.builder import build_model, model_config
 from dkd_mm.evaluation import dota_merge
+from dkd_mm.hooks.teacher_hook import lr_warmup_iters
 from dkd_mm.registry import MODELS
+from dkd_mm.testing._utils import built_param_schedulers
 from tests.test_tools.conftest import run_tool
 from .dota_families import (CONFIGS, DISTILL_KEYS, DKD_CONFIGS, DKD_LOSSES,
                             FAMILIES, LITE, MISSING, PLAIN_STUDENTS, R18,
@@ -101,8 +103,9 @@ def test_dkd_teacher_schedule_and_data_are_upstream(name):
     assert cfg.model.distill_losses == dkd.dkd_distill_losses
     [hook] = cfg.custom_hooks
     [warmup] = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
-    assert hook.type == 'dkd_mm.DKDTeacherHook'
-    assert not warmup.by_epoch and hook.warmup_iters == warmup.end
+    assert hook.type == 'dkd_mm.DKDTeacherHook' and hook.warmup_iters == 'lr'
+    assert not warmup.by_epoch and lr_warmup_iters(
+        built_param_schedulers(cfg), 100) == warmup.end == 500
 
 
 def test_rtmdet_dkd_is_mmrotates_pair():
@@ -139,8 +142,9 @@ def test_rtmdet_dkd_is_mmrotates_pair():
     *hooks, hook = cfg.custom_hooks
     assert unscoped_tree(hooks) == tiny.custom_hooks
     [warmup] = [s for s in cfg.param_scheduler if s.type == 'LinearLR']
-    assert hook.type == 'dkd_mm.DKDTeacherHook'
-    assert not warmup.by_epoch and hook.warmup_iters == warmup.end
+    assert hook.type == 'dkd_mm.DKDTeacherHook' and hook.warmup_iters == 'lr'
+    assert not warmup.by_epoch and lr_warmup_iters(
+        built_param_schedulers(cfg), 100) == warmup.end == 1000
 
 
 @pytest.mark.parametrize('name', sorted(STUDENTS))

@@ -22,8 +22,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from dkd_mm.distillers import DKDDistiller
+from dkd_mm.hooks.teacher_hook import lr_warmup_iters
 from dkd_mm.registry import MODELS
-from dkd_mm.testing._utils import REPO_ROOT
+from dkd_mm.testing._utils import REPO_ROOT, built_param_schedulers
 from ..test_tools.conftest import run_tool
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'nwpu')
@@ -230,12 +231,15 @@ def test_dkd_config(name):
     assert cfg.model.teacher_ckpt == osp.join(
         'work_dirs', family.teacher,
         f'epoch_{teacher.train_cfg.max_epochs}.pth')
-    # Distillation warms up with the learning rate.
+    # Distillation warms up with the learning rate: the hook reads it from
+    # the schedule (mmdet's 500 iterations, LinearLR or FCOS's ConstantLR).
     lr_warmup = [s for s in cfg.param_scheduler if not s.by_epoch]
-    assert len(lr_warmup) == 1
+    assert len(lr_warmup) == 1 and lr_warmup[0].begin == 0
     hooks = [h for h in cfg.custom_hooks if h.type == 'dkd_mm.DKDTeacherHook']
     assert len(hooks) == 1
-    assert hooks[0].warmup_iters == lr_warmup[0].end - lr_warmup[0].begin
+    assert hooks[0].warmup_iters == 'lr'
+    assert lr_warmup_iters(built_param_schedulers(cfg), 100) == \
+        lr_warmup[0].end == 500
 
 
 def no_init_options(cfg: Config) -> dict:

@@ -145,8 +145,12 @@ def test_lr_warmup_iters_reads_the_schedule():
     quad = dict(type='QuadraticWarmupLR', by_epoch=False, begin=0, end=30)
     assert lr_warmup_iters(
         dict(a=_schedulers(quad), b=_schedulers(dict(warm, end=20))), 1) == 30
-    # No warm-up: a decaying linear ramp, a ramp that starts later, a
-    # constant factor, no scheduler at all.
+    # mmdet's FCOS 1x: a third of the rate for the first 500 iterations.
+    fcos = dict(
+        type='ConstantLR', factor=1 / 3, by_epoch=False, begin=0, end=500)
+    assert lr_warmup_iters(_schedulers(fcos, steps), 7) == 500
+    # No warm-up: a decaying linear ramp, ramps that start later, a
+    # constant factor of 1, no scheduler at all.
     decay = dict(
         type='LinearLR',
         start_factor=1.0,
@@ -155,9 +159,10 @@ def test_lr_warmup_iters_reads_the_schedule():
         begin=0,
         end=100)
     late = dict(warm, begin=100, end=150)
-    const = dict(
-        type='ConstantLR', factor=0.5, by_epoch=False, begin=0, end=40)
-    assert lr_warmup_iters(_schedulers(decay, late, const, steps), 7) == 0
+    late_fcos = dict(fcos, begin=10)
+    unit = dict(fcos, factor=1.0)
+    assert lr_warmup_iters(
+        _schedulers(decay, late, late_fcos, unit, steps), 7) == 0
     assert lr_warmup_iters(None, 7) == lr_warmup_iters([], 7) == 0
 
 

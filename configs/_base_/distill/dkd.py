@@ -10,8 +10,6 @@
 #       teacher='{{fileDirname}}/<teacher>.py',  # or 'mmrotate::...'
 #       teacher_ckpt='work_dirs/<teacher>/iter_600.pth')  # what training
 #                                                         # writes, or a URL
-#   # only where the learning rate warms up over another number of iters:
-#   custom_hooks = [dict(_base_.dkd_hook, warmup_iters=500)]
 #
 # tests/test_configs/test_config_tree.py keeps such a config within 10
 # lines of code.
