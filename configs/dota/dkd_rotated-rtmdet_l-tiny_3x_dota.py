@@ -25,5 +25,5 @@ model = dict(
     teacher='mmrotate::rotated_rtmdet/rotated_rtmdet_l-3x-dota.py',
     teacher_ckpt='https://download.openmmlab.com/mmrotate/v1.0/rotated_rtmdet/rotated_rtmdet_l-3x-dota/rotated_rtmdet_l-3x-dota-23992372.pth')  # noqa: E501  # yapf: disable
 
-# EMA (the runtime's) and the teacher hook, whose warm-up follows the schedule's.
+# EMA (the runtime's) and the teacher hook (its warm-up: the schedule's).
 custom_hooks = _base_.custom_hooks + [_base_.dkd_hook]
