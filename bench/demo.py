@@ -11,7 +11,14 @@ Stages (each skipped when its result already exists for the same settings):
 4. distil the student with DKD (configs/rotated_retinanet/...), same schedule;
 5. evaluate teacher, plain student and distilled student on the held-out
    test images with mmrotate's DOTA mAP and print a table (also written to
-   <work-dir>/results.md).
+   <work-dir>/results.md);
+6. draw the first test image's pictures into <work-dir>/pictures/
+   (bench/demo_pictures.py): what DKD distils on it
+   (tools/analysis/vis_distill.py: GD's masks and weights per FPN level,
+   ISD's selection) and the plain and the DKD student's detections side by
+   side (tools/analysis/image_demo.py, one score threshold for both), and
+   print their paths after the table.  A picture that fails is a warning:
+   the table stays the job's output.
 
 The schedule is short so that the job ends in minutes on a 2-core CPU; the
 longer comparison is bench/run.py's (see docs/benchmarks.md), on the same
@@ -24,7 +31,7 @@ import os.path as osp
 import sys
 import time
 
-from bench import runs
+from bench import demo_pictures, runs
 from bench.runs import DKD, STUDENT, TEACHER, pair_options
 
 
@@ -47,6 +54,12 @@ def parse_args() -> argparse.Namespace:
         '--quick',
         action='store_true',
         help='a few iterations on the tiny split (checks the pipeline)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=demo_pictures.SCORE_THR,
+        help='score threshold of the detections drawn in the side-by-side '
+        'picture (the same for both students)')
     return parser.parse_args()
 
 
@@ -90,8 +103,9 @@ def main() -> None:
     teacher = train('teacher', TEACHER, args.teacher_iters, args, [])
     plain, distil = pair_options(False), pair_options(True)
     student = train('student', STUDENT, args.student_iters, args, plain)
+    distil_run = distil + [f'model.teacher_ckpt={teacher}']
     distilled = train('dkd', args.dkd_config, args.student_iters, args,
-                      distil + [f'model.teacher_ckpt={teacher}'])
+                      distil_run)
     rows = [
         ('teacher (ResNet-18, 128-channel FPN)',
          evaluate(TEACHER, teacher, args, [])),
@@ -108,9 +122,25 @@ def main() -> None:
     text = '\n'.join(table)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
+    # The options each student trained with, so that the pictures are of
+    # the runs of the table.
+    schedule = runs.schedule_options(args.student_iters, args.data_root,
+                                     args.seed, True)
+    pictures, warnings = demo_pictures.make_pictures(
+        demo_pictures.Run('DKD student', args.dkd_config, distilled,
+                          schedule + distil_run),
+        demo_pictures.Run('plain student', STUDENT, student,
+                          schedule + plain), teacher, args.data_root,
+        osp.join(args.work_dir, 'pictures'), args.score_thr)
     print('\n' + text)
     print(f'\ntotal {time.time() - start:.0f} s; results in '
           f'{args.work_dir}/results.md')
+    if pictures:
+        print('pictures of the first test image:')
+    for picture in pictures:
+        print(f'  {picture.what}: {picture.path}')
+    for warning in warnings:
+        print(warning)
 
 
 if __name__ == '__main__':
