@@ -78,8 +78,8 @@ class DKDDistiller(BaseModel):
             pass with both heads' outputs at them, where the student's
             head allows it (:mod:`dkd_mm.distillers.samples`; else
             predictions); ``'predictions'``, both detectors' post-NMS
-            predictions. Defaults to 'predictions' (until the
-            benchmark's check of ISD's selections on val).
+            predictions. Defaults to 'loss_pass' (since 2026-12-07;
+            the val check of its selections: docs/benchmarks.md).
         term_weights (dict[str, float], optional): A multiplier per
             distillation term by its output key (e.g. ``loss_fgd_fg``, as
             logged), applied before ``distill_scale``; terms not named keep
@@ -104,7 +104,7 @@ class DKDDistiller(BaseModel):
                  distill_losses: Optional[Dict[str, dict]] = None,
                  student_feat_module: str = 'neck',
                  pred_cfg: Optional[dict] = DISTILL_PRED_CFG,
-                 isd_instances: str = 'predictions',
+                 isd_instances: str = 'loss_pass',
                  term_weights: Optional[Dict[str, float]] = None,
                  balance: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,

@@ -22,6 +22,8 @@ from bench.per_class_ap import per_class_ap
 from bench.report import format_table, write_section
 from bench.run import run_dir, seconds_per_iter
 from bench.runs import ROOT, TEACHER
+from dkd_mm.hooks.teacher_hook import lr_warmup_iters
+from dkd_mm.testing._utils import built_param_schedulers
 from tests.test_tools.conftest import run_tool
 
 
@@ -158,6 +160,8 @@ def _check_distilled(ckpt: dict, run: str, config: str, iters: int, keys,
         h.warmup_iters for h in dumped.custom_hooks
         if h.type.endswith('DKDTeacherHook')
     ]
+    if warmup == 'lr':  # the learning rate's, read from the schedule
+        warmup = lr_warmup_iters(built_param_schedulers(dumped), 1)
     np.testing.assert_allclose(
         _logged(ckpt, 'distill_scale'),
         [min(1., (i + 1) / warmup) for i in range(iters)])

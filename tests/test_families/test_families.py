@@ -130,10 +130,14 @@ def build(config: str, model_cfg=None):
 
 
 def distiller(name: str) -> DKDDistiller:
-    """The family's DKD config with a random teacher, built once."""
+    """The family's DKD config with a random teacher, built once.  ISD takes
+    both detectors' predictions (``isd_instances='predictions'``): these
+    tests check each family's predict path; the loss pass's instances are
+    tested in tests/test_distillers/test_samples.py."""
     if name not in _DISTILLERS:
         cfg = load(FAMILIES[name].dkd).model
         cfg.teacher_ckpt = None
+        cfg.isd_instances = 'predictions'
         torch.manual_seed(0)
         _DISTILLERS[name] = build(FAMILIES[name].dkd, cfg)
     return _DISTILLERS[name]

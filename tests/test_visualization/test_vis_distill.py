@@ -154,6 +154,9 @@ def _assert_panel_matches(result,
 def dkd_cfg(tiny_data) -> Config:
     cfg = Config.fromfile(DKD)
     cfg.model.teacher_ckpt = None  # a random teacher predicts many boxes
+    # Post-NMS predictions: every kind of candidate, false positives too
+    # (the loss pass offers one instance per GT box).
+    cfg.model.isd_instances = 'predictions'
     cfg.val_dataloader.dataset.data_root = tiny_data + '/'
     return cfg
 
@@ -223,7 +226,8 @@ def test_cli_with_run_checkpoint_annotated_and_bare(rotated_model, tiny_data,
     paths = vis.main([
         DKD, ckpt, '--images', *images, '--out-dir', out, '--teacher-ckpt',
         'none', '--cfg-options', f'val_dataloader.dataset.data_root='
-        f'{tiny_data}/', 'train_cfg.max_iters=6'
+        f'{tiny_data}/', 'train_cfg.max_iters=6',
+        'model.isd_instances=predictions'
     ])
     names = [
         f'{s}_{p}.png' for s in ('val_00000', 'train_00000')
@@ -262,6 +266,7 @@ def _horizontal_distiller():
         type='dkd_mm.DKDDistiller',
         student=student,
         teacher=teacher,
+        isd_instances='predictions',
         distill_losses=dict(
             loss_global_distill=dict(type='DynamicGlobalDistillLoss'),
             loss_isd=dict(
