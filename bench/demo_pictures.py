@@ -20,7 +20,6 @@ A group that fails is a warning, not the job's end: the table is the job's
 output.
 """
 import glob
-import hashlib
 import json
 import os
 import os.path as osp
@@ -191,15 +190,6 @@ def student_pictures(students: Sequence[Run], image: str, label_file: str,
     ]
 
 
-def tools_hash() -> str:
-    """sha256 prefix of the files of :data:`TOOLS`."""
-    digest = hashlib.sha256()
-    for path in TOOLS:
-        with open(osp.join(runs.ROOT, path), 'rb') as f:
-            digest.update(f.read() + b'\0')
-    return digest.hexdigest()[:12]
-
-
 def make_pictures(
         dkd: Run,
         plain: Run,
@@ -233,7 +223,7 @@ def make_pictures(
             done = json.load(f)
     pictures, warnings = [], []
     for what, parts, make in groups:
-        key = runs.settings_hash(*parts, tools_hash())
+        key = runs.settings_hash(*parts, runs.files_hash(TOOLS))
         cached = [Picture(*p) for p in done.get(what, {}).get(key, [])]
         if cached and all(_exists(p.path) for p in cached):
             print(f'[{out_dir}] cached: {what}', flush=True)

@@ -85,10 +85,16 @@ SOURCE = ('dkd_mm/**/*.py', 'dkd_mm_data/**/*.py', 'tools/train.py',
 @functools.lru_cache(maxsize=None)
 def source_hash() -> str:
     """sha256 prefix of the files of :data:`SOURCE` (paths and contents)."""
+    return files_hash(SOURCE)
+
+
+def files_hash(patterns) -> str:
+    """sha256 prefix of the files that the glob ``patterns`` (relative to
+    the repository root) match: their paths and contents."""
     digest = hashlib.sha256()
     paths = sorted({
         osp.relpath(path, ROOT)
-        for pattern in SOURCE
+        for pattern in patterns
         for path in glob.glob(osp.join(ROOT, pattern), recursive=True)
     })
     for path in paths:
