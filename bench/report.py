@@ -92,8 +92,8 @@ def paired_table(results: Dict[str, List[dict]],
 
 def code_version() -> str:
     """The commit of the code that ran, ``-dirty`` where the package, the
-    configs, the tools or bench/ differ from it, and the source hash that
-    keys the runs (bench/runs.py)."""
+    configs, the tools or bench/ (its ledger aside) differ from it, and the
+    source hash that keys the runs (bench/runs.py)."""
 
     def git(*args: str) -> str:
         return subprocess.run(['git', *args],
@@ -103,7 +103,7 @@ def code_version() -> str:
 
     commit = git('rev-parse', '--short', 'HEAD') or 'unknown'
     if git('status', '--porcelain', '--', 'dkd_mm', 'dkd_mm_data', 'configs',
-           'tools', 'bench'):
+           'tools', 'bench', ':!bench/ledger_entries'):
         commit += '-dirty'
     return f'commit {commit}, source {runs.source_hash()}'
 

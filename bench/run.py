@@ -18,23 +18,21 @@ another family (teacher, plain student, DKD).  The methods, pairs and seed
 plan: bench/methods.py.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
-import re
 import shlex
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import List, Sequence
 
-from bench import convergence, runs, scaling
+from bench import convergence, ledger, runs, scaling
 from bench.data import SYNTHETIC_DOTA, BenchData
 from bench.methods import (CALIBRATION_BATCHES, FAMILIES, METHODS, PAIR_DATA,
                            RAZOR, SHARED_TEACHER, available, row_options,
                            seed_count, strongest)
-from bench.per_class_ap import per_class_ap
 from bench.report import format_table, paired_table, write_report
+from bench.rows import evaluate, row_metrics, train
 from bench.runs import STUDENT, STUDENT_WIDTH, TEACHER
 
 
@@ -92,82 +90,13 @@ def parse_args() -> argparse.Namespace:
         '--cached-only',
         action='store_true',
         help='Train nothing: table the runs already trained with these '
-        'settings (the teacher must be), leaving the others out')
+        'settings (the teacher must be) or recorded in '
+        'bench/ledger_entries/, leaving the others out')
     parser.add_argument(
         '--out',
         default='docs/benchmarks.md',
         help='Markdown file the tables are written to (full runs only)')
     return parser.parse_args()
-
-
-def run_dir(work_dir: str, name: str, seed: int) -> str:
-    """The work directory of method ``name``'s run of ``seed``."""
-    return osp.join(work_dir,
-                    re.sub(r'[^\w+.-]+', '_', name).strip('_') + f'_s{seed}')
-
-
-def train(name: str,
-          config: str,
-          iters: int,
-          seed: int,
-          work_dir: str,
-          data_root: str,
-          extra: List[str],
-          teacher: str = TEACHER,
-          cached_only: bool = False) -> Optional[str]:
-    """The checkpoint of method ``name``'s run with these settings, trained
-    unless cached (None where it is not cached and ``cached_only``)."""
-    return runs.train(
-        config,
-        run_dir(work_dir, name, seed),
-        iters,
-        seed,
-        data_root,
-        extra,
-        teacher,
-        cached_only=cached_only)
-
-
-def evaluate(config: str, ckpt: str, data: BenchData, data_root: str,
-             extra: List[str]) -> Dict[str, float]:
-    """Test metrics (mAP at IoU 0.5 and 0.75, per-class AP50, with the
-    config's test metric, DOTA's or VOC's) and the val split's mAP50
-    (``val_mAP50``)."""
-    metrics = {}
-    for split, options in (('val', list(data.val_options)), ('test', [])):
-        preds = osp.join(osp.dirname(ckpt), f'preds_{split}.pkl')
-        if osp.isfile(preds) and osp.getmtime(preds) > osp.getmtime(ckpt):
-            print(
-                f'[{osp.dirname(ckpt)}] {split} predictions of this '
-                f'checkpoint exist: {preds}',
-                flush=True)
-        else:
-            runs.test(config, ckpt, data_root, ['--out', preds],
-                      ['test_evaluator.iou_thrs=[0.5,0.75]'] + extra + options)
-        split_metrics = per_class_ap(
-            osp.join(runs.ROOT, config), osp.join(runs.ROOT, preds))
-        if split == 'val':
-            metrics['val_mAP50'] = split_metrics['mAP50']
-        else:
-            metrics.update(split_metrics)
-    metrics['s_per_iter'] = seconds_per_iter(osp.dirname(ckpt))
-    return metrics
-
-
-def seconds_per_iter(run_dir: str) -> Optional[float]:
-    """Mean training step time (s) logged by the newest training run in
-    ``run_dir`` (mmengine's ``vis_data/scalars.json``), or None."""
-    for scalars in sorted(
-            glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json')),
-            reverse=True):
-        with open(scalars) as f:
-            times = [
-                entry['time'] for entry in map(json.loads, f)
-                if 'loss' in entry and 'time' in entry
-            ]
-        if times:
-            return sum(times) / len(times)
-    return None
 
 
 def main() -> None:
@@ -228,6 +157,10 @@ def main() -> None:
         'teacher':
         [dict(evaluate(teacher_cfg, teacher, data, data_root, extra), seed=0)]
     }
+    # Every row of the table is keyed to this teacher's weights (for a
+    # plain student too: the digest stands for the CPU's kernels, so that a
+    # table never mixes machines that train different teachers).
+    digest = None if args.quick else ledger.weights_digest(teacher)
     options = {
         name:
         row_options(args.pair,
@@ -240,15 +173,11 @@ def main() -> None:
 
     def run_seeds(name: str, seeds: Sequence[int]) -> None:
         for seed in seeds:
-            ckpt = train(name, methods[name], args.student_iters, seed,
-                         args.work_dir, data_root, options[name], teacher_cfg,
-                         args.cached_only)
-            if ckpt is not None:
-                results.setdefault(name, []).append(
-                    dict(
-                        evaluate(methods[name], ckpt, data, data_root,
-                                 options[name]),
-                        seed=seed))
+            metrics = row_metrics(name, methods[name], seed, args, data,
+                                  data_root, options[name], teacher_cfg,
+                                  digest)
+            if metrics is not None:
+                results.setdefault(name, []).append(dict(metrics, seed=seed))
 
     # Every row's first seed, then more seeds where they decide: the
     # strongest baselines are known from the first seeds' val mAP50.

@@ -188,6 +188,21 @@ def epoch_to_iter_options(distiller: bool = False) -> List[str]:
     return options
 
 
+def run_key(config: str,
+            iters: int,
+            seed: int,
+            data_root: str,
+            extra: Sequence[str] = (),
+            teacher: str = TEACHER,
+            deterministic: bool = False) -> str:
+    """The key of a run's settings (:func:`train`'s arguments): its
+    checkpoint's name, and its entry in bench/ledger_entries/."""
+    parts = [config, teacher, iters, seed, data_root, list(extra)]
+    if deterministic:
+        parts.append('deterministic')
+    return settings_hash(*parts)
+
+
 def train(config: str,
           out_dir: str,
           iters: int,
@@ -220,11 +235,9 @@ def train(config: str,
         :func:`settings_hash` of the settings; None where it does not exist
         and ``cached_only``.
     """
-    extra = list(extra)
-    parts = [config, teacher, iters, seed, data_root, extra]
-    if deterministic:
-        parts.append('deterministic')
-    done = osp.join(out_dir, f'final_{settings_hash(*parts)}.pth')
+    key = run_key(config, iters, seed, data_root, extra, teacher,
+                  deterministic)
+    done = osp.join(out_dir, f'final_{key}.pth')
     if osp.isfile(osp.join(ROOT, done)):
         print(f'[{out_dir}] cached: {done}', flush=True)
         return done
@@ -236,7 +249,7 @@ def train(config: str,
     run([
         sys.executable, '-m', 'tools.train', config, '--work-dir', out_dir,
         '--cfg-options'
-    ] + schedule_options(iters, data_root, seed, deterministic) + extra,
+    ] + schedule_options(iters, data_root, seed, deterministic) + list(extra),
         osp.join(ROOT, out_dir, 'train.log'))
     os.replace(
         osp.join(ROOT, out_dir, f'iter_{iters}.pth'), osp.join(ROOT, done))

@@ -7,7 +7,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim.scheduler import (ConstantParamScheduler,
-                                      LinearParamScheduler)
+                                      LinearParamScheduler,
+                                      MultiStepParamScheduler,
+                                      StepParamScheduler)
 
 from dkd_mm.registry import HOOKS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY
@@ -67,6 +69,38 @@ def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
     return int(max(ends))
 
 
+def lr_first_drop(schedulers: Union[dict, Iterable, None],
+                  iters_per_epoch: int) -> Optional[int]:
+    """The iteration of a run's first learning-rate drop: the earliest
+    milestone of a ``MultiStepLR`` or step of a ``StepLR`` (each counted
+    from its scheduler's ``begin``), in iterations; None when no scheduler
+    drops the rate in steps (a cosine or polynomial decay).
+
+    Args:
+        schedulers (dict | list | None): The runner's built
+            ``param_schedulers``, as :func:`lr_warmup_iters` takes them.
+        iters_per_epoch (int): Training iterations of an epoch.
+
+    Returns:
+        int | None: The first drop's iteration.
+    """
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    drops = []
+    for s in schedulers or ():
+        if getattr(s, 'param_name', 'lr') != 'lr':
+            continue
+        if isinstance(s, MultiStepParamScheduler) and s.milestones:
+            first = min(s.milestones)
+        elif isinstance(s, StepParamScheduler):
+            first = s.step_size
+        else:
+            continue
+        drops.append(
+            (s.begin + first) * (iters_per_epoch if s.by_epoch else 1))
+    return int(min(drops)) if drops else None
+
+
 def file_checksum(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -98,11 +132,15 @@ class DKDTeacherHook(Hook):
             'loss': psi = clip(1 - EMA(loss) / its first value, 0, 1) of the
             student's ``status_loss_key``. Defaults to 'iter'.
         status_gamma (float): gamma of the 'iter' mode. Defaults to 1.0.
-        status_end (float): The fraction of training at which the 'iter'
-            mode's psi reaches 1: psi = min(1, iter / (status_end *
-            max_iters)) ** gamma. 1.0 reaches it only at the end, after the
-            learning-rate drops; e.g. 0.75 at the first drop of the
-            project's schedules. Defaults to 1.0.
+        status_end (float | str): The fraction of training at which the
+            'iter' mode's psi reaches 1: psi = min(1, iter / (status_end *
+            max_iters)) ** gamma; or ``'lr'``: at the schedule's first
+            learning-rate drop (:func:`lr_first_drop`, read when training
+            starts, logged; the end where the rate does not drop in steps),
+            so that hard objects get their full weight while the student
+            can still move (0.75 in the project's schedules, 8/12 in a
+            DOTA 1x; docs/method.md section 4). 1.0 reaches it only at the
+            end. Defaults to 'lr'.
         status_loss_key (str): The regression loss of the 'loss' mode.
             Defaults to 'loss_bbox'.
         ema_momentum (float): EMA momentum of the 'loss' mode.
@@ -126,7 +164,7 @@ class DKDTeacherHook(Hook):
     def __init__(self,
                  status_mode: str = 'iter',
                  status_gamma: float = 1.0,
-                 status_end: float = 1.0,
+                 status_end: Union[float, str] = 'lr',
                  status_loss_key: str = 'loss_bbox',
                  ema_momentum: float = 0.9,
                  warmup_iters: Union[int, str] = 0,
@@ -138,10 +176,13 @@ class DKDTeacherHook(Hook):
                              f'{status_mode!r}')
         self.status_mode = status_mode
         self.status_gamma = status_gamma
-        if not 0 < status_end <= 1:
-            raise ValueError(f'status_end must be in (0, 1], got '
+        if status_end != 'lr' and not (isinstance(status_end, (int, float))
+                                       and 0 < status_end <= 1):
+            raise ValueError(f"status_end must be in (0, 1] or 'lr', got "
                              f'{status_end!r}')
         self.status_end = status_end
+        # 'lr': the end until before_train reads the schedule.
+        self._status_end = 1.0 if status_end == 'lr' else float(status_end)
         self.status_loss_key = status_loss_key
         self.ema_momentum = ema_momentum
         if isinstance(warmup_iters, str) and warmup_iters != 'lr':
@@ -185,14 +226,25 @@ class DKDTeacherHook(Hook):
             print_log(
                 f'DKDTeacherHook: teacher {model.teacher_ckpt} '
                 f'(sha256 {checksum}), frozen', 'current')
+        loader = getattr(runner, 'train_dataloader', None)
+        per_epoch = len(loader) if hasattr(loader, '__len__') else 1
+        schedulers = getattr(runner, 'param_schedulers', None)
         if self.warmup_iters == 'lr':
-            loader = runner.train_dataloader
-            self._warmup = lr_warmup_iters(
-                runner.param_schedulers,
-                len(loader) if hasattr(loader, '__len__') else 1)
+            self._warmup = lr_warmup_iters(schedulers, per_epoch)
             print_log(
                 f'DKDTeacherHook: distillation warms up over the learning '
                 f'rate\'s warm-up, {self._warmup} iterations', 'current')
+        if self.status_end == 'lr':
+            drop = lr_first_drop(schedulers, per_epoch)
+            self._status_end = 1.0 if drop is None else min(
+                1.0,
+                max(drop, 1) / max(runner.max_iters, 1))
+            print_log(
+                'DKDTeacherHook: the training status reaches 1 at ' +
+                ('the end (no step drop of the learning rate)'
+                 if drop is None else f'the first learning-rate drop, '
+                 f'iteration {drop} ({self._status_end:.2f} of training)'),
+                'current')
         if self.eval_teacher:
             from .teacher_eval import evaluate_teacher
             metrics = evaluate_teacher(runner, model)
@@ -205,7 +257,7 @@ class DKDTeacherHook(Hook):
         model = self._distiller(runner)
         if self.status_mode == 'iter':
             psi = iter_status(runner.iter, runner.max_iters, self.status_gamma,
-                              self.status_end)
+                              self._status_end)
         else:
             psi = 0.0 if self._ema is None else loss_status(
                 self._ema, self._first)

@@ -112,14 +112,10 @@ class FGDLoss(nn.Module):
                 batch_input_shape: Tuple[int, int]) -> Dict[str, Tensor]:
         """FGD's four terms, each summed over levels.
 
-        Args:
-            student_feats (Tensor | tuple[Tensor]): Adapted student
-                features, ``(N, C, H_l, W_l)`` per level.
-            teacher_feats (Tensor | tuple[Tensor]): Teacher features, same
-                shapes; detached here.
-            gt_bboxes (list[Tensor]): Per image ``(K_i, 4)`` or ``(K_i, 5)``
-                boxes (or mmdet ``BaseBoxes``) in padded-input pixels.
-            batch_input_shape (tuple[int, int]): Padded input ``(H, W)``.
+        Args: those of every feature loss of the distiller, as
+        :meth:`~dkd_mm.losses.DynamicGlobalDistillLoss.forward` takes them
+        (adapted student and teacher maps per level, boxes per image in
+        padded-input pixels, the padded input's size).
 
         Returns:
             dict[str, Tensor]: Scalar ``fg``, ``bg``, ``attn``, ``global``.

@@ -6,8 +6,9 @@ points here.
 Training status ``psi`` (a side channel through mmengine's MessageHub):
 
 * ``DKDTeacherHook.before_train_iter`` computes ``psi`` in ``[0, 1]``
-  (``(iter / max_iters) ** gamma``, or ``1 - EMA(loss) / its first value``
-  in 'loss' mode) and publishes it as runtime info ``'dkd/train_status'``
+  (``min(1, iter / (end * max_iters)) ** gamma``, ``end`` the first
+  learning-rate drop by default, or ``1 - EMA(loss) / its first value`` in
+  'loss' mode) and publishes it as runtime info ``'dkd/train_status'``
   (:data:`TRAIN_STATUS_KEY`) in the runner's message hub;
 * :func:`current_train_status` reads it back from the current hub (else
   ``iter / max_iters``, else 0): ``TSALoss``, a head's box loss that the

@@ -20,7 +20,7 @@ from bench.data import NWPU, SYNTHETIC_DOTA
 from bench.methods import FAMILIES, METHODS, pair_options
 from bench.per_class_ap import per_class_ap
 from bench.report import format_table, write_section
-from bench.run import run_dir, seconds_per_iter
+from bench.rows import run_dir, seconds_per_iter
 from bench.runs import ROOT, TEACHER
 from dkd_mm.hooks.teacher_hook import lr_warmup_iters
 from dkd_mm.testing._utils import built_param_schedulers
@@ -473,7 +473,7 @@ def test_cfg_options_parse_as_tools_train_parses_them():
 def test_cached_only_trains_nothing(tmp_path):
     # --cached-only tables what exists: a run not trained yet is left out
     # (None), and nothing is started for it.
-    from bench.run import train
+    from bench.rows import train
     from bench.runs import STUDENT
     ckpt = train(
         'student',

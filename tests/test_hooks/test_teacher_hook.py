@@ -10,7 +10,7 @@ from torch import nn
 
 import dkd_mm  # noqa: F401  (compat shims before mmrotate)
 from dkd_mm.hooks import DKDTeacherHook
-from dkd_mm.hooks.teacher_hook import (iter_status, loss_status,
+from dkd_mm.hooks.teacher_hook import (iter_status, loss_status, lr_first_drop,
                                        lr_warmup_iters, warmup_scale)
 from dkd_mm.registry import HOOKS, MODELS
 from dkd_mm.utils.train_status import TRAIN_STATUS_KEY, current_train_status
@@ -114,10 +114,15 @@ def test_warmup_scales_distillation():
 def _schedulers(*cfgs, epochs_of=None):
     """mmengine's param schedulers, built as a Runner builds them."""
     from mmdet.engine.schedulers import QuadraticWarmupLR
-    from mmengine.optim.scheduler import ConstantLR, LinearLR, MultiStepLR
+    from mmengine.optim.scheduler import (ConstantLR, CosineAnnealingLR,
+                                          LinearLR, MultiStepLR,
+                                          MultiStepMomentum, StepLR)
     kinds = dict(
         LinearLR=LinearLR,
         MultiStepLR=MultiStepLR,
+        StepLR=StepLR,
+        CosineAnnealingLR=CosineAnnealingLR,
+        MultiStepMomentum=MultiStepMomentum,
         ConstantLR=ConstantLR,
         QuadraticWarmupLR=QuadraticWarmupLR)
     optim = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
@@ -186,6 +191,68 @@ def test_warmup_follows_the_learning_rate():
     assert _step(hook, runner, 0)[1] == 1.0
     with pytest.raises(ValueError, match="or 'lr'"):
         DKDTeacherHook(warmup_iters='auto')
+
+
+def test_lr_first_drop_reads_the_schedule():
+    warm = dict(
+        type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50)
+    steps = dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=400,
+        milestones=[360, 300])
+    # The project's synthetic schedule: drops at 300 and 360 of 400.
+    assert lr_first_drop(_schedulers(warm, steps), 7) == 300
+    # A DOTA 1x counted in epochs: drops at epochs 8 and 11, 5 iterations
+    # an epoch; a milestone counts from its scheduler's begin.
+    epochs = dict(steps, by_epoch=True, end=12, milestones=[8, 11])
+    assert lr_first_drop(_schedulers(epochs), 5) == 40
+    assert lr_first_drop(_schedulers(dict(steps, begin=20)), 7) == 320
+    # StepLR every 30 iterations; per optimizer: the earliest.
+    step = dict(type='StepLR', step_size=30, by_epoch=False, begin=0)
+    assert lr_first_drop(dict(a=_schedulers(steps), b=_schedulers(step)),
+                         1) == 30
+    # No drop in steps: a cosine decay, a momentum schedule, nothing.
+    cosine = dict(type='CosineAnnealingLR', T_max=400, by_epoch=False)
+    momentum = dict(steps, type='MultiStepMomentum')
+    assert lr_first_drop(_schedulers(warm, cosine, momentum), 7) is None
+    assert lr_first_drop(None, 7) is None
+
+
+def test_status_reaches_one_at_the_first_lr_drop():
+    runner = Runner(FakeDistiller(), max_iters=400)
+    runner.param_schedulers = _schedulers(
+        dict(
+            type='MultiStepLR',
+            by_epoch=False,
+            begin=0,
+            end=400,
+            milestones=[300, 360]))
+    runner.train_dataloader = [None] * 3
+    hook = DKDTeacherHook()  # status_end='lr' by default
+    # Before training starts, the end of training (as status_end=1).
+    assert _step(hook, runner, 200)[0] == pytest.approx(0.5)
+    with mock.patch(LOG) as log:
+        hook.before_train(runner)
+    assert any('iteration 300 (0.75 of training)' in str(c)
+               for c in log.call_args_list)
+    # 150 / 300 = 0.5; 1 from the drop on.
+    assert _step(hook, runner, 150)[0] == pytest.approx(0.5)
+    assert _step(hook, runner, 299)[0] == pytest.approx(299 / 300)
+    assert _step(hook, runner, 300)[0] == 1.0
+    # A cosine schedule has no drop: the end, as before.
+    runner.param_schedulers = _schedulers(
+        dict(type='CosineAnnealingLR', T_max=400, by_epoch=False))
+    hook.before_train(runner)
+    assert _step(hook, runner, 200)[0] == pytest.approx(0.5)
+    # A fixed fraction ignores the schedule.
+    fixed = DKDTeacherHook(status_end=0.5)
+    fixed.before_train(runner)
+    assert _step(fixed, runner, 100)[0] == pytest.approx(0.5)
+    for bad in (0, 1.5, 'auto'):
+        with pytest.raises(ValueError, match="status_end must be"):
+            DKDTeacherHook(status_end=bad)
 
 
 def test_stop_distill_iter_and_epoch():
@@ -267,12 +334,13 @@ def test_before_train_logs_checkpoint_and_checksum(tmp_path):
     digest = hashlib.sha256(b'teacher weights').hexdigest()[:12]
     with mock.patch(LOG) as log:
         DKDTeacherHook().before_train(Runner(FakeDistiller(str(path))))
-    message = log.call_args_list[-1].args[0]
-    assert str(path) in message and digest in message
+    assert any(
+        str(path) in c.args[0] and digest in c.args[0]
+        for c in log.call_args_list)
     # Without a checkpoint the hook warns instead.
     with mock.patch(LOG) as log:
         DKDTeacherHook().before_train(Runner(FakeDistiller()))
-    assert 'random weights' in log.call_args_list[-1].args[0]
+    assert any('random weights' in c.args[0] for c in log.call_args_list)
 
 
 def test_unwraps_model_wrappers():
@@ -336,7 +404,7 @@ def test_with_a_real_distiller(tmp_path):
     model.teacher_ckpt = str(path)
     with mock.patch(LOG) as log:
         hook.before_train(runner)
-    assert 'sha256' in log.call_args_list[-1].args[0]
+    assert any('sha256' in c.args[0] for c in log.call_args_list)
     # One trainable teacher parameter is refused.
     next(model.teacher.parameters()).requires_grad_(True)
     with pytest.raises(RuntimeError, match='not frozen'):
