@@ -8,8 +8,7 @@ bench/run.py evaluates a run it writes them to
 (:func:`bench.runs.run_key`: config, options, seed, iterations, data, and
 the source of the package and of the two tools), and a later invocation,
 in another checkout, tables the run from there instead of training it
-again.  Commit the files with the table they
-make.
+again.  Commit the files with the table they make.
 
 A distillation row also depends on its teacher's weights, which the key
 names only by the teacher's settings: the same settings train the same
@@ -62,16 +61,16 @@ def _path(key: str, folder: str) -> str:
 
 
 def lookup(key: str,
-           teacher_digest: Optional[str] = None,
+           teacher_digest: str,
            folder: Optional[str] = None) -> Optional[dict]:
     """The metrics the ledger holds for run ``key``, or None.
 
     Args:
         key (str): The run's :func:`bench.runs.run_key`.
-        teacher_digest (str, optional): Its teacher's
-            :func:`weights_digest`, for a distillation row: an entry
-            recorded under another teacher is not reused (a message says
-            so). None for a row without a teacher. Defaults to None.
+        teacher_digest (str): The :func:`weights_digest` of the table's
+            teacher (for every row, plain students too: it stands for the
+            CPU's kernels): an entry recorded under another teacher is not
+            reused (a message says so).
         folder (str, optional): The ledger's folder. Defaults to
             :data:`LEDGER`.
 
@@ -101,7 +100,7 @@ def record(key: str,
            name: str,
            seed: int,
            metrics: dict,
-           teacher_digest: Optional[str] = None,
+           teacher_digest: str,
            folder: Optional[str] = None,
            **settings) -> str:
     """Write run ``key``'s metrics (and what it was) to the ledger.
@@ -111,7 +110,7 @@ def record(key: str,
         name (str): The row's name in the table (e.g. 'dkd (GD+ISD+TSA)').
         seed (int): The run's seed.
         metrics (dict): What bench/rows.py's ``evaluate`` returned.
-        teacher_digest (str, optional): See :func:`lookup`.
+        teacher_digest (str): See :func:`lookup`.
         folder (str, optional): The ledger's folder. Defaults to
             :data:`LEDGER`.
         **settings: What the run was, for a reader (e.g. ``config``,

@@ -38,6 +38,21 @@ def warmup_scale(cur_iter: int, warmup_iters: int) -> float:
     return min(1.0, (cur_iter + 1) / warmup_iters)
 
 
+def _lr_schedulers(schedulers: Union[dict, Iterable, None]) -> list:
+    """The learning-rate schedulers among a runner's built
+    ``param_schedulers`` (a list, or a dict of lists per optimizer)."""
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    return [
+        s for s in schedulers or () if getattr(s, 'param_name', 'lr') == 'lr'
+    ]
+
+
+def _in_iters(scheduler, step: int, iters_per_epoch: int) -> int:
+    """A step of ``scheduler`` in iterations (it may count epochs)."""
+    return step * (iters_per_epoch if scheduler.by_epoch else 1)
+
+
 def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
                     iters_per_epoch: int) -> int:
     """The iterations of a run's learning-rate warm-up: the end of the
@@ -55,17 +70,15 @@ def lr_warmup_iters(schedulers: Union[dict, Iterable, None],
     Returns:
         int: The warm-up's last iteration + 1, the longest of several.
     """
-    if isinstance(schedulers, dict):
-        schedulers = [s for group in schedulers.values() for s in group]
     ends = [0]
-    for s in schedulers or ():
-        if getattr(s, 'param_name', 'lr') != 'lr' or s.begin != 0:
+    for s in _lr_schedulers(schedulers):
+        if s.begin != 0:
             continue
         rising = isinstance(s, LinearParamScheduler) and \
             s.start_factor < s.end_factor
         lowered = isinstance(s, ConstantParamScheduler) and s.factor < 1
         if rising or lowered or 'Warmup' in type(s).__name__:
-            ends.append(s.end * (iters_per_epoch if s.by_epoch else 1))
+            ends.append(_in_iters(s, s.end, iters_per_epoch))
     return int(max(ends))
 
 
@@ -84,20 +97,15 @@ def lr_first_drop(schedulers: Union[dict, Iterable, None],
     Returns:
         int | None: The first drop's iteration.
     """
-    if isinstance(schedulers, dict):
-        schedulers = [s for group in schedulers.values() for s in group]
     drops = []
-    for s in schedulers or ():
-        if getattr(s, 'param_name', 'lr') != 'lr':
-            continue
+    for s in _lr_schedulers(schedulers):
         if isinstance(s, MultiStepParamScheduler) and s.milestones:
             first = min(s.milestones)
         elif isinstance(s, StepParamScheduler):
             first = s.step_size
         else:
             continue
-        drops.append(
-            (s.begin + first) * (iters_per_epoch if s.by_epoch else 1))
+        drops.append(_in_iters(s, s.begin + first, iters_per_epoch))
     return int(min(drops)) if drops else None
 
 
